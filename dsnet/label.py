@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from .core import atomic_path, save_npz_atomic, write_json_atomic
+from .softmask import warm_up
 from .trimaps import (SoftMask, as_binary_mask, soft_mask_from_mask, soft_mask_from_raters,
                            soft_mask_from_recist)
 
@@ -196,6 +197,7 @@ def label_jobs(jobs: list[Job], out_dir, settings: LabelSettings | None = None, 
     size = max(1, min(64, len(todo) // (workers * 4) or 1))
     chunks = [(todo[i:i + size], out_dir, settings) for i in range(0, len(todo), size)]
     bar = tqdm(total=len(todo), desc="Soft Masks", unit="img", disable=not progress or not todo)
+    warm_up()                                                   # compile once, before the workers fork
     if workers == 1:
         results = map(_label_chunk, chunks)
     else:
@@ -234,6 +236,7 @@ def soft_masks_from_masks(images: np.ndarray, masks: np.ndarray, erode: int = 3,
         raise ValueError(f"images {images.shape} and masks {masks.shape}: expected the same (N, H, W)")
     args = [(images[i:i + chunk], masks[i:i + chunk], erode, dilate, eps, i) for i in range(0, len(images), chunk)]
     workers = workers or default_workers()
+    warm_up()
     if workers == 1 or len(args) == 1:
         parts = list(map(_strategy1_chunk, args))
     else:
@@ -246,7 +249,7 @@ def write_demo_inputs(out_dir) -> tuple[Path, Path, Path, str]:
     "Write the sample nodules (real LIDC patches if present, else composites) as images/, masks/ and recist.csv."
     from dsnet.trimaps import figure2_samples, recist_from_mask
     out_dir = Path(out_dir)
-    samples, source = figure2_samples(n=1000)
+    samples, source = figure2_samples(n=12)
     rows = []
     for s in samples:
         for sub, arr in (("images", s["image"]), ("masks", s["mask"].astype(np.uint8) * 255)):

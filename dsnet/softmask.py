@@ -12,7 +12,7 @@ from numba import njit
 
 # %% auto #0
 __all__ = ['TRIMAP_BACKGROUND', 'TRIMAP_UNKNOWN', 'TRIMAP_FOREGROUND', 'to_unit_float', 'as_trimap', 'trimap_regions',
-           'closed_form_alpha', 'composite_sample', 'closed_form_system', 'binarize', 'show_soft_mask']
+           'closed_form_alpha', 'warm_up', 'composite_sample', 'closed_form_system', 'binarize', 'show_soft_mask']
 
 # %% ../nbs/00_softmask.ipynb #c005
 def to_unit_float(image, name: str = "image") -> np.ndarray:
@@ -259,7 +259,13 @@ def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, eps: float = 1e-7, 
         info.update(iterations=int(it), residual=float(res))
     return (alpha, info) if return_info else alpha
 
-# %% ../nbs/00_softmask.ipynb #c017
+# %% ../nbs/00_softmask.ipynb #c015
+def warm_up() -> None:
+    "Compile (or load from numba's cache) the matting kernels now."
+    step = np.array([[0.0, 0.0, 0.5, 1.0, 1.0]] * 5)
+    closed_form_alpha(step, step)
+
+# %% ../nbs/00_softmask.ipynb #c020
 def composite_sample(size: int = 64, radius: float | None = None, spicules: int = 4, noise: float = 0.0,
                      band: int = 2, seed: int = 0) -> dict:
     """A synthetic image with a known alpha: I = alpha F + (1 - alpha) B (eq. 1's model).
@@ -289,7 +295,7 @@ def composite_sample(size: int = 64, radius: float | None = None, spicules: int 
     trimap[cv2.dilate((alpha > 0.001).astype(np.uint8), k) == 0] = 0.0
     return {"image": np.clip(image, 0, 1), "alpha": alpha, "mask": mask, "trimap": trimap}
 
-# %% ../nbs/00_softmask.ipynb #c020
+# %% ../nbs/00_softmask.ipynb #c023
 def closed_form_system(image: np.ndarray, trimap: np.ndarray, eps: float = 1e-7, radius: int = 1):
     "The matting system (L_UU as scipy CSR, rhs = -L_UK alpha_K, unknown mask) that `closed_form_alpha` solves."
     import scipy.sparse as sp
@@ -301,7 +307,7 @@ def closed_form_system(image: np.ndarray, trimap: np.ndarray, eps: float = 1e-7,
     keep = cols < n
     return sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n, n)), rhs, unknown
 
-# %% ../nbs/00_softmask.ipynb #c025
+# %% ../nbs/00_softmask.ipynb #c028
 def binarize(alpha: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     "Binary mask (uint8, 0/1) of a Soft Mask: 1 where alpha >= threshold."
     alpha = np.asarray(alpha)
@@ -309,7 +315,7 @@ def binarize(alpha: np.ndarray, threshold: float = 0.5) -> np.ndarray:
         raise ValueError(f"threshold: expected a value in (0, 1], got {threshold}")
     return (alpha >= threshold).astype(np.uint8)
 
-# %% ../nbs/00_softmask.ipynb #c028
+# %% ../nbs/00_softmask.ipynb #c031
 def show_soft_mask(image: np.ndarray, trimap: np.ndarray | None, alpha: np.ndarray, axes=None,
                    titles=("image", "trimap", "Soft Mask", "binarised"), threshold: float = 0.5):
     "Plot image, trimap, Soft Mask and binarised Soft Mask in a row; returns the axes."

@@ -258,12 +258,14 @@ def soft_mask_from_recist(image: np.ndarray, long_axis, short_axis, erode: int =
     return _finish(image, trimap, "recist", notes, eps)
 
 # %% ../nbs/01_trimaps.ipynb #c023
-def figure2_samples(n: int = 4) -> tuple[list[dict], str]:
+def figure2_samples(n: int = 4, real: bool = True) -> tuple[list[dict], str]:
     """Samples for Figure 2: (list of dicts with image, mask, name; a description of the source).
 
-    Real LIDC patches (largest nodules first) when `shared_data_dir('lidc')` holds them, else embedded composites."""
+    Real LIDC patches (one slice per nodule, largest first) when `real` and `shared_data_dir('lidc/patches')` holds
+    them, else `n` embedded composites."""
     from dsnet.core import shared_data_dir
-    root = shared_data_dir("lidc/patches")
+    from dsnet.softmask import composite_sample
+    root = shared_data_dir("lidc/patches") if real else None
     if root is not None and any(root.glob("*.npz")):
         items = []
         for p in sorted(root.glob("*.npz")):
@@ -276,6 +278,7 @@ def figure2_samples(n: int = 4) -> tuple[list[dict], str]:
             if key not in best or it["mask"].sum() > best[key]["mask"].sum(): best[key] = it
         chosen = sorted(best.values(), key=lambda it: -int(it["mask"].sum()))[:n]
         return chosen, f"real LIDC-IDRI patches ({root})"
+    # no real patches: the embedded composites (notebook 00), as many as asked
     samples = [composite_sample(64, noise=0.03, seed=s, spicules=3 + s) for s in range(n)]
     return [{"image": s["image"], "mask": s["mask"], "name": f"composite seed {i}"} for i, s in enumerate(samples)], \
         "embedded composite samples (no real LIDC patches found)"

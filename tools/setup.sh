@@ -15,7 +15,7 @@ if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
   echo "[setup] installing $TORCH_PIN"
   pipq "$TORCH_PIN"
 fi
-"$VENV/bin/python" -c "import torch" || { echo "[setup] torch did not install ($TORCH_PIN)"; exit 1; }
+"$VENV/bin/python" -c "import torch" >/dev/null 2>&1 || { echo "[setup] torch did not install ($TORCH_PIN)"; exit 1; }
 stamp="$VENV/.dsnet-installed"
 if [ ! -f "$stamp" ] || [ setup.py -nt "$stamp" ] || [ settings.ini -nt "$stamp" ]; then
   echo "[setup] installing dsnet (editable) with its dev tools"
