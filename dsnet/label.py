@@ -217,32 +217,52 @@ def label_jobs(jobs: list[Job], out_dir, settings: LabelSettings | None = None, 
     return report
 
 # %% ../nbs/01a_label.ipynb #c015
-def _strategy1_chunk(args):
-    images, masks, erode, dilate, eps, offset = args
-    out = np.full(images.shape[:3], np.nan, np.float32)
+_SHARED: dict = {}                    # set by the parent before forking: the workers read it without pickling
+
+def _strategy1_range(bounds) -> list:
+    "Label crops [start, stop) of the shared job into its shared output; returns [(index, error)]."
+    start, stop = bounds
+    job = _SHARED["job"]
     errors = []
-    for i, (im, m) in enumerate(zip(images, masks)):
+    for i in range(start, stop):
         try:
-            out[i] = soft_mask_from_mask(im, m, erode, dilate, eps).alpha
+            job["out"][i] = soft_mask_from_mask(job["images"][i], job["masks"][i], job["erode"], job["dilate"], job["eps"]).alpha
         except (ValueError, TypeError) as e:
-            errors.append((offset + i, str(e)))
-    return out, errors
+            job["out"][i] = np.nan
+            errors.append((i, str(e)))
+    return errors
 
 def soft_masks_from_masks(images: np.ndarray, masks: np.ndarray, erode: int = 3, dilate: int = 3, eps: float = 1e-7,
-                          workers: int | None = None, chunk: int = 256) -> tuple[np.ndarray, list]:
-    "Strategy (1) Soft Masks of N crops (N, H, W) on `workers` processes; returns (alphas float32, [(index, error)])."
+                          workers: int | None = None, chunk: int = 128) -> tuple[np.ndarray, list]:
+    """Strategy (1) Soft Masks of N crops (N, H, W) on `workers` processes; returns (alphas float32, [(index, error)]).
+
+    The workers are forked: they read the crops from the parent's memory and write the Soft Masks into one shared
+    buffer, so nothing but the error list crosses between processes (pickling the crops cost more than labelling them)."""
+    import mmap
+    import multiprocessing as mp
     images, masks = np.asarray(images), np.asarray(masks)
     if images.shape[:3] != masks.shape[:3]:
         raise ValueError(f"images {images.shape} and masks {masks.shape}: expected the same (N, H, W)")
-    args = [(images[i:i + chunk], masks[i:i + chunk], erode, dilate, eps, i) for i in range(0, len(images), chunk)]
-    workers = workers or default_workers()
-    warm_up()
-    if workers == 1 or len(args) == 1:
-        parts = list(map(_strategy1_chunk, args))
+    workers = min(workers or default_workers(), max(1, len(images) // chunk))
+    fork = "fork" in mp.get_all_start_methods()
+    shape = images.shape[:3]
+    if workers > 1 and fork:
+        buf = mmap.mmap(-1, max(1, int(np.prod(shape)) * 4))                 # anonymous, shared with forked children
+        out = np.frombuffer(buf, np.float32, count=int(np.prod(shape))).reshape(shape)
     else:
-        with ProcessPoolExecutor(workers) as pool:
-            parts = list(pool.map(_strategy1_chunk, args))
-    return np.concatenate([p[0] for p in parts]), [e for p in parts for e in p[1]]
+        workers, out = 1, np.empty(shape, np.float32)
+    _SHARED["job"] = dict(images=images, masks=masks, out=out, erode=erode, dilate=dilate, eps=eps)
+    bounds = [(i, min(i + chunk, len(images))) for i in range(0, len(images), chunk)]
+    warm_up()                                                                # compile once, before forking
+    try:
+        if workers == 1:
+            parts = list(map(_strategy1_range, bounds))
+        else:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+                parts = list(pool.map(_strategy1_range, bounds))
+    finally:
+        _SHARED.pop("job", None)
+    return out, [e for p in parts for e in p]
 
 # %% ../nbs/01a_label.ipynb #c018
 def write_demo_inputs(out_dir) -> tuple[Path, Path, Path, str]:

@@ -11,12 +11,13 @@ import numpy as np
 from numba import njit
 
 # %% auto #0
-__all__ = ['TRIMAP_BACKGROUND', 'TRIMAP_UNKNOWN', 'TRIMAP_FOREGROUND', 'to_unit_float', 'as_trimap', 'trimap_regions',
+__all__ = ['TRIMAP_BACKGROUND', 'TRIMAP_UNKNOWN', 'TRIMAP_FOREGROUND', 'to_unit_float', 'check_plane', 'as_trimap',
            'closed_form_alpha', 'warm_up', 'composite_sample', 'closed_form_system', 'binarize', 'show_soft_mask']
 
 # %% ../nbs/00_softmask.ipynb #c005
 def to_unit_float(image, name: str = "image") -> np.ndarray:
-    """Return `image` as float64 in [0, 1], shape (H, W) or (H, W, 3).
+    """Return `image` as float64 in [0, 1], shape (H, W) or (H, W, 3) (a float64 image already in [0, 1] is returned
+    as it is, not copied).
 
     uint8 is divided by 255; other integer types and floats outside [0, 1] are min-max stretched; bool becomes {0, 1}.
     Raises TypeError / ValueError naming `name`, the offending value and what was expected."""
@@ -30,101 +31,142 @@ def to_unit_float(image, name: str = "image") -> np.ndarray:
         return image.astype(np.float64)
     if image.dtype.kind not in "uif":
         raise TypeError(f"{name}: expected an integer or float image, got dtype {image.dtype}")
-    if image.dtype.kind == "f":
-        bad = ~np.isfinite(image)
-        if bad.any():
-            r, c = np.argwhere(bad)[0][:2]
-            raise ValueError(f"{name}: {int(bad.sum())} NaN or infinite pixel(s), the first at (row {r}, column {c}); "
-                             "expected finite values")
     if image.dtype == np.uint8:
         return image.astype(np.float64) / 255.0
-    out = image.astype(np.float64)
-    lo, hi = float(out.min()), float(out.max())
+    out = image.astype(np.float64, copy=False)
+    finite, lo, hi = _finite_range(out.reshape(-1))
+    if not finite:
+        bad = ~np.isfinite(out)
+        r, c = np.argwhere(bad)[0][:2]
+        raise ValueError(f"{name}: {int(bad.sum())} NaN or infinite pixel(s), the first at (row {r}, column {c}); "
+                         "expected finite values")
     if image.dtype.kind == "f" and lo >= 0.0 and hi <= 1.0:
-        return out
+        return out                                        # float64 in [0, 1]: the input itself, not a copy
     return (out - lo) / (hi - lo) if hi > lo else np.zeros_like(out)
+
+@njit(cache=True, nogil=True)
+def _finite_range(flat):  # pragma: no cover (numba)
+    "(all finite, min, max) of a 1-D float array in one pass."
+    lo, hi = np.inf, -np.inf
+    for v in flat:
+        if not np.isfinite(v): return False, 0.0, 0.0
+        lo = min(lo, v); hi = max(hi, v)
+    return True, lo, hi
 
 # %% ../nbs/00_softmask.ipynb #c008
 TRIMAP_BACKGROUND, TRIMAP_UNKNOWN, TRIMAP_FOREGROUND = 0.0, 0.5, 1.0
 
+def check_plane(x, name: str, shape: tuple | None = None) -> np.ndarray:
+    "Check that `x` is a 2-D numpy array (H, W), of the image's `shape` when given; errors name `name`."
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy array, got {type(x).__name__}")
+    if x.ndim != 2:
+        raise ValueError(f"{name}: expected a 2-D (H, W) array, got shape {x.shape}")
+    if shape is not None and x.shape != tuple(shape[:2]):
+        raise ValueError(f"{name}: shape {x.shape} does not match the image's {tuple(shape[:2])}")
+    return x
+
 def as_trimap(trimap, shape: tuple | None = None, name: str = "trimap") -> np.ndarray:
     "Check a trimap (0 = background, 0.5 = unknown, 1 = foreground) and return it as float64 (H, W)."
-    if not isinstance(trimap, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy array, got {type(trimap).__name__}")
-    if trimap.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-D (H, W) array, got shape {trimap.shape}")
-    if shape is not None and trimap.shape != tuple(shape[:2]):
-        raise ValueError(f"{name}: shape {trimap.shape} does not match the image's {tuple(shape[:2])}")
+    check_plane(trimap, name, shape)
     t = trimap.astype(np.float64) / 255.0 if trimap.dtype == np.uint8 else trimap.astype(np.float64)
     if not np.isfinite(t).all() or t.min() < 0 or t.max() > 1:
         raise ValueError(f"{name}: values must be finite and in [0, 1] (0 = background, 0.5 = unknown, "
                          f"1 = foreground), got range [{np.nanmin(t):.3g}, {np.nanmax(t):.3g}]")
     return t
 
-def trimap_regions(trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "Boolean masks (foreground, background, unknown) of a trimap."
-    fg, bg = trimap >= 0.9, trimap <= 0.1
-    return fg, bg, ~(fg | bg)
+@njit(cache=True, nogil=True)
+def _scan_trimap(t):  # pragma: no cover (numba)
+    "One pass: (index of each unknown pixel or -1, known alpha, flat positions of the unknown, #known, values valid)."
+    h, w = t.shape
+    index = np.empty((h, w), np.int64)
+    known = np.zeros((h, w))
+    pos = np.empty(h * w, np.int64)
+    n, n_known, valid = 0, 0, True
+    for y in range(h):
+        for x in range(w):
+            v = t[y, x]
+            if not (0.0 <= v <= 1.0): valid = False            # NaN fails both comparisons
+            if v >= 0.9:
+                index[y, x] = -1; known[y, x] = 1.0; n_known += 1
+            elif v <= 0.1:
+                index[y, x] = -1; n_known += 1
+            else:
+                index[y, x] = n; pos[n] = y * w + x; n += 1
+    return index, known, pos[:n], n_known, valid
 
 # %% ../nbs/00_softmask.ipynb #c011
 @njit(cache=True, nogil=True)
 def _assemble_band(img, known_alpha, index, n_unknown, eps, r):  # pragma: no cover (numba)
-    "Matting system restricted to the unknown pixels: (A, nbr, rhs), A and nbr of shape (n_unknown, (4r+1)**2)."
+    """Matting system restricted to the unknown pixels, as compact stencil rows.
+
+    Returns (A, nbr, count, diag, rhs, guess): row u of L_UU holds `count[u]` off-diagonal coefficients A[u, :count[u]] at
+    the unknown pixels nbr[u, :count[u]], and its diagonal diag[u]; rhs = -L_UK alpha_K; guess is the solver's starting
+    guess (each unknown pixel's intensity placed between the mean known foreground and background intensities near
+    the band)."""
     h, w, c = img.shape
     side = 4 * r + 1
     S = side * side
+    centre = S // 2
     size = 2 * r + 1
     n = size * size
     inv_n = 1.0 / n
     A = np.zeros((n_unknown, S))
-    nbr = np.full((n_unknown, S), n_unknown, np.int32)
+    nbr = np.full((n_unknown, S), n_unknown, np.int32)   # n_unknown = no unknown neighbour in that slot
     rhs = np.zeros(n_unknown)
-    y0, y1, x0, x1 = h, -1, w, -1                      # bounding box of the unknown band
+    y0, y1, x0, x1 = h, -1, w, -1                        # bounding box of the unknown band
     for y in range(h):
         for x in range(w):
             if index[y, x] >= 0:
                 y0 = min(y0, y); y1 = max(y1, y); x0 = min(x0, x); x1 = max(x1, x)
-    todo = np.zeros((h, w), np.bool_)                  # window centres that touch an unknown pixel
+    todo = np.zeros((h, w), np.bool_)                    # window centres that touch an unknown pixel
     for y in range(y0, y1 + 1):
         for x in range(x0, x1 + 1):
-            u = index[y, x]
-            if u < 0: continue
-            for yy in range(max(y - r, r), min(y + r, h - r - 1) + 1):
-                for xx in range(max(x - r, r), min(x + r, w - r - 1) + 1):
-                    todo[yy, xx] = True
-            for dy in range(-2 * r, 2 * r + 1):
-                yy = y + dy
-                if yy < 0 or yy >= h: continue
-                for dx in range(-2 * r, 2 * r + 1):
-                    xx = x + dx
-                    if 0 <= xx < w and index[yy, xx] >= 0:
-                        nbr[u, (dy + 2 * r) * side + dx + 2 * r] = index[yy, xx]
-    slot = np.empty((n, n), np.int64)                  # stencil slot of pixel kj seen from pixel ki
+            if index[y, x] >= 0:
+                for yy in range(max(y - r, r), min(y + r, h - r - 1) + 1):
+                    for xx in range(max(x - r, r), min(x + r, w - r - 1) + 1):
+                        todo[yy, xx] = True
+    slot = np.empty((n, n), np.int64)                    # stencil slot of pixel kj seen from pixel ki
     for ki in range(n):
         for kj in range(n):
             slot[ki, kj] = (kj // size - ki // size + 2 * r) * side + (kj % size - ki % size + 2 * r)
     d = np.empty((n, 3)); m = np.empty((n, 3)); idx = np.empty(n, np.int64); ka = np.empty(n)
-    P = np.empty((n, n))
+    P = np.empty((n, n))                                 # the window's pair terms
+    f_sum, f_n, b_sum, b_n = 0.0, 0, 0.0, 0
     for y in range(max(y0 - r, r), min(y1 + r, h - r - 1) + 1):
         for x in range(max(x0 - r, r), min(x1 + r, w - r - 1) + 1):
             if not todo[y, x]: continue
-            mu0 = 0.0; mu1 = 0.0; mu2 = 0.0
             k = 0
             for yy in range(y - r, y + r + 1):
                 for xx in range(x - r, x + r + 1):
                     idx[k] = index[yy, xx]; ka[k] = known_alpha[yy, xx]
-                    d[k, 0] = img[yy, xx, 0]; mu0 += d[k, 0]
+                    d[k, 0] = img[yy, xx, 0]
                     if c == 3:
-                        d[k, 1] = img[yy, xx, 1]; mu1 += d[k, 1]
-                        d[k, 2] = img[yy, xx, 2]; mu2 += d[k, 2]
+                        d[k, 1] = img[yy, xx, 1]; d[k, 2] = img[yy, xx, 2]
+                    if idx[k] < 0:                       # known pixels near the band: for the initial guess
+                        grey = d[k, 0] if c == 1 else (d[k, 0] + d[k, 1] + d[k, 2]) / 3.0
+                        if ka[k] > 0.5:
+                            f_sum += grey; f_n += 1
+                        else:
+                            b_sum += grey; b_n += 1
                     k += 1
-            mu0 *= inv_n; mu1 *= inv_n; mu2 *= inv_n
-            if c == 1:                                 # grey: (sigma^2 + eps/|w|)^-1
+            if c == 1:                                   # grey: P_ij = -(1 + d_i d_j / (var + eps/|w|)) / |w|
+                mu = 0.0
+                for k in range(n): mu += d[k, 0]
+                mu *= inv_n
                 v = eps * inv_n
                 for k in range(n):
-                    d[k, 0] -= mu0; v += d[k, 0] * d[k, 0] * inv_n
-                for k in range(n): m[k, 0] = d[k, 0] / (v * n)
-            else:                                      # colour: (Sigma + eps/|w| 1)^-1, 3x3 by cofactors
+                    d[k, 0] -= mu; v += d[k, 0] * d[k, 0] * inv_n
+                g = inv_n / v
+                for ki in range(n):
+                    gd = g * d[ki, 0]
+                    for kj in range(ki, n):
+                        P[ki, kj] = -inv_n - gd * d[kj, 0]
+            else:                                        # colour: (Sigma + eps/|w| 1)^-1 by cofactors
+                mu0 = 0.0; mu1 = 0.0; mu2 = 0.0
+                for k in range(n):
+                    mu0 += d[k, 0]; mu1 += d[k, 1]; mu2 += d[k, 2]
+                mu0 *= inv_n; mu1 *= inv_n; mu2 *= inv_n
                 a00 = eps * inv_n; a01 = 0.0; a02 = 0.0; a11 = eps * inv_n; a12 = 0.0; a22 = eps * inv_n
                 for k in range(n):
                     d[k, 0] -= mu0; d[k, 1] -= mu1; d[k, 2] -= mu2
@@ -138,47 +180,55 @@ def _assemble_band(img, known_alpha, index, n_unknown, eps, r):  # pragma: no co
                     m[k, 0] = (i00 * d[k, 0] + i01 * d[k, 1] + i02 * d[k, 2]) / det
                     m[k, 1] = (i01 * d[k, 0] + i11 * d[k, 1] + i12 * d[k, 2]) / det
                     m[k, 2] = (i02 * d[k, 0] + i12 * d[k, 1] + i22 * d[k, 2]) / det
-            if c == 1:                                 # pair terms of the window: P[ki, kj] = -1/|w| - m_i . d_j
-                for ki in range(n):
-                    for kj in range(ki, n):
-                        P[ki, kj] = -inv_n - m[ki, 0] * d[kj, 0]
-            else:
                 for ki in range(n):
                     for kj in range(ki, n):
                         P[ki, kj] = -inv_n - (m[ki, 0] * d[kj, 0] + m[ki, 1] * d[kj, 1] + m[ki, 2] * d[kj, 2])
-            for ki in range(n):                        # scatter each pair (ki <= kj) once: the term is symmetric
+            for ki in range(n):                          # scatter each pair (ki <= kj) once: the term is symmetric
                 ui = idx[ki]
                 if ui >= 0:
-                    A[ui, S // 2] += P[ki, ki] + 1.0
+                    A[ui, centre] += P[ki, ki] + 1.0
                 for kj in range(ki + 1, n):
                     uj = idx[kj]
-                    val = P[ki, kj]
                     if ui >= 0:
                         if uj >= 0:
-                            A[ui, slot[ki, kj]] += val
-                            A[uj, slot[kj, ki]] += val
+                            A[ui, slot[ki, kj]] += P[ki, kj]; nbr[ui, slot[ki, kj]] = uj
+                            A[uj, slot[kj, ki]] += P[ki, kj]; nbr[uj, slot[kj, ki]] = ui
                         else:
-                            rhs[ui] -= val * ka[kj]
+                            rhs[ui] -= P[ki, kj] * ka[kj]
                     elif uj >= 0:
-                        rhs[uj] -= val * ka[ki]
-    return A, nbr, rhs
+                        rhs[uj] -= P[ki, kj] * ka[ki]
+    count = np.zeros(n_unknown, np.int32)                # compact each row: its unknown neighbours first
+    diag = np.empty(n_unknown)
+    for u in range(n_unknown):
+        diag[u] = A[u, centre]
+        k2 = 0
+        for k in range(S):
+            if k != centre and nbr[u, k] < n_unknown:
+                A[u, k2] = A[u, k]; nbr[u, k2] = nbr[u, k]; k2 += 1
+        count[u] = k2
+    guess = np.full(n_unknown, 0.5)                      # initial guess: intensity between the known means
+    if f_n > 0 and b_n > 0 and abs(f_sum / f_n - b_sum / b_n) > 1e-6:
+        fm, bm = f_sum / f_n, b_sum / b_n
+        for y in range(y0, y1 + 1):
+            for x in range(x0, x1 + 1):
+                u = index[y, x]
+                if u >= 0:
+                    grey = img[y, x, 0] if c == 1 else (img[y, x, 0] + img[y, x, 1] + img[y, x, 2]) / 3.0
+                    guess[u] = min(1.0, max(0.0, (grey - bm) / (fm - bm)))
+    return A, nbr, count, diag, rhs, guess
 
 
 @njit(cache=True, nogil=True)
-def _solve_band_cg(A, nbr, b, x0, tol, max_iter):  # pragma: no cover (numba)
-    "Jacobi-preconditioned conjugate gradients on the stencil-stored system; returns (x, iterations, residual)."
-    nU, S = A.shape
-    c = S // 2
-    dinv = np.empty(nU)
-    for i in range(nU): dinv[i] = 1.0 / A[i, c]
+def _solve_band_cg(A, nbr, count, diag, b, x0, tol, max_iter):  # pragma: no cover (numba)
+    "Jacobi-preconditioned conjugate gradients on the compact stencil rows; returns (x, iterations, residual)."
+    nU = A.shape[0]
     x = x0.copy()
-    p = np.zeros(nU + 1); r = np.empty(nU); z = np.empty(nU); Ap = np.empty(nU)
-    p[:nU] = x
+    p = np.empty(nU); r = np.empty(nU); z = np.empty(nU); Ap = np.empty(nU)
     bb = 0.0; rr = 0.0; rz = 0.0
     for i in range(nU):
-        s = 0.0
-        for k in range(S): s += A[i, k] * p[nbr[i, k]]
-        r[i] = b[i] - s; z[i] = r[i] * dinv[i]
+        s = diag[i] * x[i]
+        for k in range(count[i]): s += A[i, k] * x[nbr[i, k]]
+        r[i] = b[i] - s; z[i] = r[i] / diag[i]
         bb += b[i] * b[i]; rr += r[i] * r[i]; rz += r[i] * z[i]
     if bb == 0.0: bb = 1.0
     for i in range(nU): p[i] = z[i]
@@ -187,13 +237,13 @@ def _solve_band_cg(A, nbr, b, x0, tol, max_iter):  # pragma: no cover (numba)
     while it < max_iter and rr > tol2:
         pAp = 0.0
         for i in range(nU):
-            s = 0.0
-            for k in range(S): s += A[i, k] * p[nbr[i, k]]
+            s = diag[i] * p[i]
+            for k in range(count[i]): s += A[i, k] * p[nbr[i, k]]
             Ap[i] = s; pAp += s * p[i]
         a = rz / pAp
         rr = 0.0; rz_new = 0.0
         for i in range(nU):
-            x[i] += a * p[i]; r[i] -= a * Ap[i]; z[i] = r[i] * dinv[i]
+            x[i] += a * p[i]; r[i] -= a * Ap[i]; z[i] = r[i] / diag[i]
             rr += r[i] * r[i]; rz_new += r[i] * z[i]
         beta = rz_new / rz; rz = rz_new
         for i in range(nU): p[i] = z[i] + beta * p[i]
@@ -202,37 +252,26 @@ def _solve_band_cg(A, nbr, b, x0, tol, max_iter):  # pragma: no cover (numba)
 
 # %% ../nbs/00_softmask.ipynb #c013
 def _prepare(image, trimap, radius: int):
-    "Validated float image (H, W, C), trimap regions, the unknown pixels' index and the known alpha."
+    "Validated (image (H, W, C) float64, known alpha, index of the unknown pixels, their flat positions)."
     img = to_unit_float(image)
-    t = as_trimap(trimap, shape=img.shape)
+    check_plane(trimap, "trimap", img.shape)
+    t = trimap / 255.0 if trimap.dtype == np.uint8 else trimap.astype(np.float64, copy=False)
+    index, known, pos, n_known, valid = _scan_trimap(t)
+    if not valid:
+        as_trimap(trimap)                                     # raises the detailed error
     if radius < 1:
         raise ValueError(f"radius: expected an integer >= 1 (window side 2*radius+1), got {radius}")
     if min(img.shape[:2]) < 2 * radius + 1:
         raise ValueError(f"image: {img.shape[:2]} is smaller than one {2 * radius + 1}x{2 * radius + 1} window")
-    fg, bg, unknown = trimap_regions(t)
-    if unknown.all():
+    if n_known == 0:
         raise ValueError("trimap: every pixel is unknown (0.5); closed-form matting needs some foreground (1) "
                          "or background (0) pixels to anchor the solution")
-    img3 = np.ascontiguousarray(img[:, :, None] if img.ndim == 2 else img)
-    index = np.full(t.shape, -1, np.int64)
-    index[unknown] = np.arange(int(unknown.sum()))
-    return img3, fg, unknown, index
-
-
-def _initial_alpha(img3: np.ndarray, fg: np.ndarray, unknown: np.ndarray) -> np.ndarray:
-    "Starting guess for CG: each unknown pixel's intensity placed between the mean background and foreground ones."
-    grey = img3.mean(axis=2)
-    bg = ~(fg | unknown)
-    if not fg.any() or not bg.any():
-        return np.full(int(unknown.sum()), 0.5)
-    f, b = grey[fg].mean(), grey[bg].mean()
-    if abs(f - b) < 1e-6:
-        return np.full(int(unknown.sum()), 0.5)
-    return np.clip((grey[unknown] - b) / (f - b), 0.0, 1.0)
+    img3 = img[:, :, None] if img.ndim == 2 else np.ascontiguousarray(img)
+    return img3, known, index, pos
 
 
 def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, eps: float = 1e-7, radius: int = 1,
-                      tol: float = 2e-6, max_iter: int = 10_000, return_info: bool = False):
+                      tol: float = 4e-6, max_iter: int = 10_000, return_info: bool = False):
     """Alpha matte of `image` given `trimap` by closed-form matting (Levin et al. 2007): implements eq. (1).
 
     Args:
@@ -245,17 +284,16 @@ def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, eps: float = 1e-7, 
     Returns:
         alpha (H, W) float64 in [0, 1]: 1 on the trimap's foreground, 0 on its background.
     """
-    img3, fg, unknown, index = _prepare(image, trimap, radius)
-    alpha = fg.astype(np.float64)
-    n_unknown = int(unknown.sum())
+    img3, alpha, index, pos = _prepare(image, trimap, radius)
+    n_unknown = len(pos)
     info = {"n_unknown": n_unknown, "iterations": 0, "residual": 0.0}
     if n_unknown:
-        A, nbr, rhs = _assemble_band(img3, alpha, index, n_unknown, float(eps), int(radius))
-        x, it, res = _solve_band_cg(A, nbr, rhs, _initial_alpha(img3, fg, unknown), float(tol), int(max_iter))
+        *system, x0 = _assemble_band(img3, alpha, index, n_unknown, float(eps), int(radius))
+        x, it, res = _solve_band_cg(*system, x0, float(tol), int(max_iter))
         if not np.isfinite(res) or res > tol:
             warnings.warn(f"closed_form_alpha: conjugate gradients stopped after {it} iterations at relative residual "
                           f"{res:.2e} > tol {tol:.0e}; the alpha may be inaccurate (raise max_iter or eps)", RuntimeWarning)
-        alpha[unknown] = np.clip(x, 0.0, 1.0)
+        alpha.flat[pos] = np.clip(x, 0.0, 1.0)
         info.update(iterations=int(it), residual=float(res))
     return (alpha, info) if return_info else alpha
 
@@ -299,13 +337,13 @@ def composite_sample(size: int = 64, radius: float | None = None, spicules: int 
 def closed_form_system(image: np.ndarray, trimap: np.ndarray, eps: float = 1e-7, radius: int = 1):
     "The matting system (L_UU as scipy CSR, rhs = -L_UK alpha_K, unknown mask) that `closed_form_alpha` solves."
     import scipy.sparse as sp
-    img3, fg, unknown, index = _prepare(image, trimap, radius)
-    n = int(unknown.sum())
-    A, nbr, rhs = _assemble_band(img3, fg.astype(np.float64), index, n, float(eps), int(radius))
-    rows = np.repeat(np.arange(n), A.shape[1])
-    cols, vals = nbr.ravel().astype(np.int64), A.ravel()
-    keep = cols < n
-    return sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=(n, n)), rhs, unknown
+    img3, known, index, pos = _prepare(image, trimap, radius)
+    n, unknown = len(pos), index >= 0
+    A, nbr, count, diag, rhs, _ = _assemble_band(img3, known, index, n, float(eps), int(radius))
+    keep = np.arange(A.shape[1])[None, :] < count[:, None]                  # the compact part of each row
+    rows = np.repeat(np.arange(n), count)
+    L = sp.csr_matrix((A[keep], (rows, nbr[keep].astype(np.int64))), shape=(n, n)) + sp.diags(diag)
+    return L.tocsr(), rhs, unknown
 
 # %% ../nbs/00_softmask.ipynb #c028
 def binarize(alpha: np.ndarray, threshold: float = 0.5) -> np.ndarray:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .softmask import binarize, closed_form_alpha, to_unit_float
+from .softmask import binarize, check_plane, closed_form_alpha, to_unit_float
 
 # %% auto #0
 __all__ = ['Axis', 'as_binary_mask', 'trimap_from_mask', 'consensus_mask', 'trimap_from_raters', 'recist_from_mask',
@@ -22,12 +22,7 @@ __all__ = ['Axis', 'as_binary_mask', 'trimap_from_mask', 'consensus_mask', 'trim
 # %% ../nbs/01_trimaps.ipynb #c004
 def as_binary_mask(mask, shape: tuple | None = None, name: str = "mask") -> np.ndarray:
     "A mask as uint8 {0, 1} (H, W): accepts bool, {0, 1}, {0, 255} or floats thresholded at 0.5."
-    if not isinstance(mask, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy array, got {type(mask).__name__}")
-    if mask.ndim != 2:
-        raise ValueError(f"{name}: expected a 2-D (H, W) mask, got shape {mask.shape}")
-    if shape is not None and mask.shape != tuple(shape[:2]):
-        raise ValueError(f"{name}: shape {mask.shape} does not match the image's {tuple(shape[:2])}")
+    check_plane(mask, name, shape)
     if mask.dtype.kind == "f":
         if not np.isfinite(mask).all():
             raise ValueError(f"{name}: contains NaN or infinite values; expected a binary mask")
