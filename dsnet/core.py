@@ -43,6 +43,8 @@ class Profile:
     sr_hr_size: int = 512          # "down-sample ... from 512×512 to 128×128"
     sr_train_images: int = 32735   # DeepLesion's 32,735 findings
     sr_epochs: int = 10            # Choice: the paper does not say how long the teacher trained
+    sr_steps: int = 0              # 0 = sr_epochs passes over the images; > 0: this many optimiser steps instead
+    sr_recipe: str = "ledig"       # "ledig": Ledig et al.'s SRResNet training; "fast": learns in minutes on a CPU (07_srgan)
     # --- training ---------------------------------------------------------------------------------------------
     epochs: int = 60               # "converges in about 60 epochs" (Implementation)
     batch_size: int = 1            # "training batch size set to 1" (Implementation)
@@ -65,7 +67,7 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick", n_lnsm=150, n_lidc=60, n_isbi=30, n_promise=40, folds=2,
         width=8, depth=3, cbam_reduction=4, disc_width=8,
-        sr_width=8, sr_blocks=2, sr_hr_size=64, sr_train_images=64, sr_epochs=2,
+        sr_width=8, sr_blocks=2, sr_hr_size=64, sr_train_images=64, sr_epochs=2, sr_steps=300, sr_recipe="fast",
         epochs=2, train_steps=40, workers=2, bench_repeats=15,
     ),
 }

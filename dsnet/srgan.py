@@ -23,8 +23,8 @@ from .backbone import NORMS, count_parameters, make_norm
 from .core import Profile, atomic_path, get_profile
 
 # %% auto #0
-__all__ = ['VGG19_LAYOUT', 'DOWNSAMPLING', 'TEACHER_FORMAT', 'SRResidualBlock', 'icnr_', 'PixelShuffleUp', 'SRResNet',
-           'SRDiscriminator', 'pixel_loss', 'adversarial_loss', 'discriminator_loss', 'vgg19_layer_names',
+__all__ = ['VGG19_LAYOUT', 'DOWNSAMPLING', 'SR_RECIPES', 'TEACHER_FORMAT', 'SRResidualBlock', 'icnr_', 'PixelShuffleUp',
+           'SRResNet', 'SRDiscriminator', 'pixel_loss', 'adversarial_loss', 'discriminator_loss', 'vgg19_layer_names',
            'vgg19_features', 'VGGLoss', 'degrade', 'upsample_bicubic', 'psnr', 'ssim', 'SRGANConfig', 'random_crops',
            'train_srgan', 'FrozenTeacher', 'save_teacher', 'load_teacher', 'phantom_sr_images', 'sr_quality']
 
@@ -255,6 +255,12 @@ def ssim(prediction: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tenso
     return float(structural_similarity(prediction, target, data_range=data_range))
 
 # %% ../nbs/07_srgan.ipynb #c023
+SR_RECIPES = {
+    "ledig": {},                                                  # Ledig et al.'s SRResNet, as the defaults below
+    # Choice (quick profile, see "Training the teacher"): learns in a few hundred CPU steps
+    "fast": dict(lr=1e-3, batch_size=8, norm="none", bicubic_skip=True),
+}
+
 @dataclass(frozen=True)
 class SRGANConfig:
     "The super-resolution teacher's settings; paper values where it gives them, Ledig et al.'s otherwise."
@@ -274,19 +280,22 @@ class SRGANConfig:
     adversarial_weight: float = 1e-3  # l_SR = l_X + 1e-3 l_Gen (Ledig et al.)
     downsampling: str = "area"     # Choice: see `degrade`
     seed: int = 0                  # Choice: weights, crops and batches are drawn from this seed
+    max_steps: int = 0             # 0: `epochs` passes over the images; > 0: this many steps (the profile's sr_steps)
 
     @classmethod
     def from_profile(cls, profile: Profile | None = None, **changes) -> "SRGANConfig":
         "The configuration with the profile's SR sizes (`get_profile()` when None)."
         p = profile or get_profile()
+        if p.sr_recipe not in SR_RECIPES:
+            raise ValueError(f"profile {p.name!r}: sr_recipe={p.sr_recipe!r}, expected one of {sorted(SR_RECIPES)}")
         base = cls(width=p.sr_width, blocks=p.sr_blocks, scale=p.sr_scale, disc_width=p.sr_width,
-                   hr_size=min(cls.hr_size, p.sr_hr_size),
-                   train_images=p.sr_train_images, epochs=p.sr_epochs)
+                   hr_size=min(cls.hr_size, p.sr_hr_size), train_images=p.sr_train_images, epochs=p.sr_epochs,
+                   max_steps=p.sr_steps, **SR_RECIPES[p.sr_recipe])
         return dataclasses.replace(base, **changes)
 
     def steps(self) -> int:
-        "Optimiser steps for `epochs` passes over `train_images` images."
-        return self.epochs * math.ceil(self.train_images / self.batch_size)
+        "Optimiser steps: `max_steps` when set, else `epochs` passes over `train_images` images."
+        return self.max_steps or self.epochs * math.ceil(self.train_images / self.batch_size)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
