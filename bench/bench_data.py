@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dsnet.core import figures_dir, shared_data_dir, write_json_atomic
 from dsnet.datasets import build_lnsm, read_dl_info, synthetic_recist_slice, write_deeplesion_slice
-from dsnet.phantoms import lnsm_synthetic
+from dsnet.phantoms import KINDS, lnsm_synthetic, make_phantom
 
 
 def bench_phantoms(n: int, workers: int) -> dict:
@@ -26,7 +26,6 @@ def bench_phantoms(n: int, workers: int) -> dict:
     sets = lnsm_synthetic(n=n, size=64, seed=0, workers=workers)
     dt = time.perf_counter() - t0
     # CPU time of one process, which other jobs on a shared machine do not inflate
-    from dsnet.phantoms import KINDS, make_phantom
     c0 = time.process_time()
     for i in range(300):
         make_phantom(KINDS[i % len(KINDS)], 64, seed=i)

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .srgan import adversarial_loss, discriminator_loss
+
 # %% auto #0
-__all__ = ['PixelDiscriminator', 'dice_loss', 'soft_mask_loss', 'discriminator_loss', 'generator_gan_loss', 'LossConfig',
-           'total_loss', 'unpack_batch', 'adversarial_step']
+__all__ = ['PixelDiscriminator', 'dice_loss', 'soft_mask_loss', 'generator_gan_loss', 'LossConfig', 'total_loss', 'unpack_batch',
+           'adversarial_step', 'discriminator_loss']
 
 # %% ../nbs/09_adversarial.ipynb #c005
 class PixelDiscriminator(nn.Module):
@@ -87,24 +88,17 @@ def soft_mask_loss(probabilities: Tensor, soft_target: Tensor) -> Tensor:
     return (probabilities.float() - soft_target.float()).abs().mean()
 
 # %% ../nbs/09_adversarial.ipynb #c014
-def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """Discriminator side of eq. (4)-(5): `-[log D(x,y) + log(1 - D(x,S(x)))]` as BCE-with-logits, mean over pixels.
-
-    Args:
-        real_logits: D's logits for (image, ground-truth soft mask), (B, 1, H, W).
-        fake_logits: D's logits for (image, predicted soft mask), (B, 1, H, W).
-    """
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return real + fake
+_all_ = ["discriminator_loss"]   # eq. (4)-(5), D's side: `dsnet.srgan.discriminator_loss(real_logits, fake_logits)`
 
 def generator_gan_loss(fake_logits: Tensor) -> Tensor:
     """Segmentation network's side of eq. (4)-(5), non-saturating form `-log D(x, S(x))`, mean over pixels.
 
+    The discriminator's side, `-[log D(x,y) + log(1 - D(x,S(x)))]`, is `discriminator_loss(real_logits, fake_logits)`.
+
     Args:
         fake_logits: D's logits for (image, predicted soft mask), (B, 1, H, W).
     """
-    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+    return adversarial_loss(fake_logits, True)
 
 # %% ../nbs/09_adversarial.ipynb #c017
 @dataclass
@@ -170,9 +164,11 @@ def adversarial_step(model: nn.Module, disc: nn.Module | None, batch, opt_g: tor
         batch: see `unpack_batch`.
         opt_g, opt_d: optimisers of the model and the discriminator (`opt_d` may be None when the GAN term is off).
         cfg: `LossConfig` or any object with its fields.
+    The batch is moved to the device of the model's parameters (the discriminator must be on the same device).
     Returns: floats "seg", "soft", "gan", "disc" (0 when off) and "total" (the model's eq. (6) value).
     """
-    image, mask, soft = unpack_batch(batch)
+    device = next(model.parameters()).device
+    image, mask, soft = (t.to(device) for t in unpack_batch(batch))
     if cfg.gan_loss and (disc is None or opt_d is None):
         raise ValueError("adversarial_step: cfg.gan_loss is on but the discriminator or its optimiser is None")
     model.train()

@@ -53,7 +53,6 @@ class CBAM(nn.Module):
         super().__init__()
         if spatial_kernel % 2 != 1: raise ValueError(f"spatial_kernel must be odd, got {spatial_kernel}")
         hidden = max(1, channels // reduction)
-        self.channels = channels
         self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels))
         self.spatial = nn.Conv2d(2, 1, spatial_kernel, padding=spatial_kernel // 2, bias=False)
         self.last_channel_attention: torch.Tensor | None = None   # (B, C, 1, 1)

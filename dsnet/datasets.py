@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import io
 import logging
 import math
 import os
@@ -22,8 +23,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .core import Profile, get_profile, save_npz_atomic, write_json_atomic, write_text_atomic
-from .phantoms import LIDC_SPLIT, LNSM_SPLIT, Phantom, lidc_synthetic, lnsm_synthetic, split_counts
+from .core import Profile, atomic_path, get_profile, save_npz_atomic, write_json_atomic, write_text_atomic
+from .label import parse_recist_numbers, read_image
+from .phantoms import LIDC_SPLIT, LNSM_SPLIT, Phantom, lidc_synthetic, lnsm_synthetic, shuffled_split, split_counts
 from .trimaps import Axis, SoftMask, axis_length, soft_mask_from_mask, soft_mask_from_raters, soft_mask_from_recist
 
 log = logging.getLogger(__name__)
@@ -58,9 +60,7 @@ def split_indices(n: int, dataset: str = "lnsm", seed: int = 0) -> dict[str, np.
     "Indices `0…n-1` shuffled by `seed` and cut into the paper's train/val/test proportions for `dataset`."
     if dataset not in PAPER_SPLITS:
         raise ValueError(f"unknown dataset {dataset!r}: expected one of {sorted(PAPER_SPLITS)}")
-    a, b, _ = split_counts(n, PAPER_SPLITS[dataset])
-    order = np.random.default_rng(seed).permutation(n)
-    return {"train": order[:a], "val": order[a:a + b], "test": order[a + b:]}
+    return shuffled_split(n, PAPER_SPLITS[dataset], seed)
 
 def kfold_indices(split: dict[str, np.ndarray], folds: int = 4, seed: int = 0) -> list[dict[str, np.ndarray]]:
     "`folds` re-partitions of `split`'s train + val; the test indices stay the same in every fold."
@@ -99,8 +99,10 @@ class SegmentationDataset(Dataset):
                 raise ValueError(f"{name} shape {a.shape} differs from images shape {self.images.shape}")
         if self.images.ndim != 3:
             raise ValueError(f"images must be (N, H, W), got shape {self.images.shape}")
-        if n and (self.images.min() < 0 or self.images.max() > 1 or not set(np.unique(self.masks)) <= {0.0, 1.0}):
-            raise ValueError("images must lie in [0, 1] (apply ct_window) and masks in {0, 1}")
+        if n and (self.images.min() < 0 or self.images.max() > 1):
+            raise ValueError(f"images span {self.images.min():g}…{self.images.max():g}; expected [0, 1] (apply ct_window to CT)")
+        if n and not ((self.masks == 0) | (self.masks == 1)).all():
+            raise ValueError(f"masks hold values other than 0 and 1 (e.g. {self.masks[(self.masks != 0) & (self.masks != 1)][0]:g}); expected {{0, 1}}")
         self.augment, self.seed, self.epoch = augment, seed, 0
 
     def __len__(self) -> int:
@@ -220,8 +222,10 @@ def parse_lesion_row(row: dict, index: int) -> LesionRecord:
     for col in ("File_name", "Measurement_coordinates", "Spacing_mm_px_", "Coarse_lesion_type"):
         if col not in row or row[col] in (None, ""):
             raise ValueError(f"DL_info row {index}: column {col} missing or empty")
-    x11, y11, x12, y12, x21, y21, x22, y22 = _numbers(row["Measurement_coordinates"], 8, "Measurement_coordinates", index)
-    long_axis, short_axis = ((y11, x11), (y12, x12)), ((y21, x21), (y22, x22))
+    try:
+        long_axis, short_axis = parse_recist_numbers(row["Measurement_coordinates"])    # (x, y) pairs → (row, col)
+    except ValueError as e:
+        raise ValueError(f"DL_info row {index}: Measurement_coordinates is not a list of 8 RECIST numbers ({e})") from None
     if axis_length(long_axis) <= 0:
         raise ValueError(f"DL_info row {index}: RECIST long axis has zero length ({row['Measurement_coordinates']!r})")
     spacing = _numbers(row["Spacing_mm_px_"], 3, "Spacing_mm_px_", index)[0]
@@ -229,8 +233,9 @@ def parse_lesion_row(row: dict, index: int) -> LesionRecord:
         raise ValueError(f"DL_info row {index}: Spacing_mm_px_ = {row['Spacing_mm_px_']!r}, expected a positive spacing")
     window = tuple(_numbers(row.get("DICOM_windows") or "-1350, 150", 2, "DICOM_windows", index))
     size = tuple(int(v) for v in _numbers(row.get("Image_size") or "512, 512", 2, "Image_size", index))
-    split = DEEPLESION_SPLITS.get(int(float(row.get("Train_Val_Test") or 0)), "unknown")
-    return LesionRecord(index, row["File_name"], long_axis, short_axis, spacing, window, int(float(row["Coarse_lesion_type"])), split, size)
+    split = DEEPLESION_SPLITS.get(int(_numbers(row.get("Train_Val_Test") or "0", 1, "Train_Val_Test", index)[0]), "unknown")
+    lesion_type = int(_numbers(row["Coarse_lesion_type"], 1, "Coarse_lesion_type", index)[0])
+    return LesionRecord(index, row["File_name"], long_axis, short_axis, spacing, window, lesion_type, split, size)
 
 def read_dl_info(path: str | os.PathLike, lesion_type: int | None = DEEPLESION_LUNG) -> tuple[list[LesionRecord], list[str]]:
     """Read DeepLesion's `DL_info.csv`.
@@ -262,16 +267,13 @@ def read_deeplesion_slice(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"DeepLesion slice not found: {path}")
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ValueError(f"{path}: not a readable PNG")
+    img = read_image(path)                                     # ValueError naming the file if it cannot be decoded
     if img.dtype != np.uint16 or img.ndim != 2:
         raise ValueError(f"{path}: {img.dtype} image of shape {img.shape}; expected a 16-bit single-channel PNG (HU + 32768)")
     return img.astype(np.float32) - DEEPLESION_OFFSET
 
 def write_deeplesion_slice(path: str | os.PathLike, hu: np.ndarray) -> Path:
     "Write HU `(H, W)` as a DeepLesion 16-bit PNG (value = HU + 32768), atomically."
-    from dsnet.core import atomic_path
     with atomic_path(path, suffix=".png") as tmp:
         if not cv2.imwrite(str(tmp), np.clip(np.round(hu) + DEEPLESION_OFFSET, 0, 65535).astype(np.uint16)):
             raise ValueError(f"could not write {path}")
@@ -364,8 +366,10 @@ def build_lnsm(deeplesion_root: str | os.PathLike, out_dir: str | os.PathLike, c
     for e in errors:
         log.warning(e)
     cols = ["key", "file", "row", "split", "spacing_mm", "pad", "status", "error"]
-    text = ",".join(cols) + "\n" + "".join(",".join(f'"{l.get(c, "")}"' for c in cols) + "\n" for l in lines)
-    write_text_atomic(out_dir / "manifest.csv", text)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, cols, restval="", lineterminator="\n")
+    writer.writeheader(); writer.writerows(lines)
+    write_text_atomic(out_dir / "manifest.csv", text.getvalue())
     summary = {"lesions": len(records), "done": sum(l["status"] == "done" for l in lines), "failed": len(errors),
                "errors": errors, "config": asdict(cfg), "csv": str(csv_path)}
     write_json_atomic(out_dir / "build.json", summary)
@@ -505,10 +509,13 @@ def read_lidc_xml(path: str | os.PathLike) -> list[LidcRoi]:
         for nod in session.findall("l:unblindedReadNodule", LIDC_NS):
             nid = (nod.findtext("l:noduleID", "", LIDC_NS) or "").strip()
             for roi in nod.findall("l:roi", LIDC_NS):
-                pts = [(int(e.findtext("l:xCoord", "0", LIDC_NS)), int(e.findtext("l:yCoord", "0", LIDC_NS)))
-                       for e in roi.findall("l:edgeMap", LIDC_NS)]
-                rois.append(LidcRoi(reader, nid, roi.findtext("l:imageSOP_UID", "", LIDC_NS).strip(),
-                                    float(roi.findtext("l:imageZposition", "nan", LIDC_NS)),
+                try:
+                    pts = [(int(e.findtext("l:xCoord", "0", LIDC_NS)), int(e.findtext("l:yCoord", "0", LIDC_NS)))
+                           for e in roi.findall("l:edgeMap", LIDC_NS)]
+                    z = float(roi.findtext("l:imageZposition", "nan", LIDC_NS))
+                except ValueError as e:
+                    raise ValueError(f"{path}: reader {reader}, nodule {nid!r}: {e}") from None
+                rois.append(LidcRoi(reader, nid, roi.findtext("l:imageSOP_UID", "", LIDC_NS).strip(), z,
                                     roi.findtext("l:inclusion", "TRUE", LIDC_NS).strip().upper() == "TRUE",
                                     np.array(pts, np.int32).reshape(-1, 2)))
     return rois
@@ -550,7 +557,13 @@ def _read_stack(path: Path) -> np.ndarray:
         files = sorted(path.glob("*.png"), key=lambda p: int(p.stem) if p.stem.isdigit() else p.stem)
         if not files:
             raise FileNotFoundError(f"no PNG slices in {path}")
-        return np.stack([cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files])
+        slices = [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files]
+        for f, s in zip(files, slices):
+            if s is None:
+                raise ValueError(f"{f}: not a readable image")
+            if s.shape != slices[0].shape:
+                raise ValueError(f"{f}: shape {s.shape} differs from {files[0].name}'s {slices[0].shape}")
+        return np.stack(slices)
     ok, pages = cv2.imreadmulti(str(path), flags=cv2.IMREAD_GRAYSCALE)
     if not ok:
         raise ValueError(f"{path}: not a readable TIFF stack")
@@ -595,7 +608,10 @@ def read_promise_case(image_path: str | os.PathLike, seg_path: str | os.PathLike
         raise ValueError(f"{image_path}: not a readable volume ({str(e).splitlines()[0]})") from None
     seg = None
     if seg_path is not None:
-        seg = (sitk.GetArrayFromImage(sitk.ReadImage(str(seg_path))) > 0).astype(np.uint8)
+        try:
+            seg = (sitk.GetArrayFromImage(sitk.ReadImage(str(seg_path))) > 0).astype(np.uint8)
+        except RuntimeError as e:
+            raise ValueError(f"{seg_path}: not a readable segmentation ({str(e).splitlines()[0]})") from None
         if seg.shape != vol.shape:
             raise ValueError(f"{seg_path}: segmentation {seg.shape} does not match volume {vol.shape}")
         if only_prostate:
@@ -606,12 +622,15 @@ def read_promise_case(image_path: str | os.PathLike, seg_path: str | os.PathLike
     return vol, seg, tuple(float(s) for s in img.GetSpacing())
 
 def expand_by_augmentation(images: np.ndarray, masks: np.ndarray, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    "`n` samples from `(N, H, W)` images and masks: item `i` is image `i % N` under a random dihedral transform and 80–100 % crop."
+    "`n` samples from `(N, H, W)` images and masks: item `i` is image `i % N` under a random dihedral transform (only those keeping `(H, W)` when H ≠ W) and 80–100 % crop."
+    if images.ndim != 3 or images.shape != masks.shape or len(images) == 0:
+        raise ValueError(f"expected images and masks of one shape (N ≥ 1, H, W), got {images.shape} and {masks.shape}")
     rng = np.random.default_rng(seed)
     out_i, out_m = [], []
     h, w = images.shape[1:]
+    transforms = np.arange(8) if h == w else np.array([0, 2, 4, 6])      # a quarter turn would swap H and W
     for i in range(n):
-        j, k, f = i % len(images), int(rng.integers(8)), rng.uniform(0.8, 1.0)
+        j, k, f = i % len(images), int(rng.choice(transforms)), rng.uniform(0.8, 1.0)
         ch, cw = int(h * f), int(w * f)
         r0, c0 = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
         img = cv2.resize(images[j, r0:r0 + ch, c0:c0 + cw], (w, h), interpolation=cv2.INTER_LINEAR)

@@ -14,12 +14,25 @@ from torch import Tensor, nn
 from .backbone import DownBlock, make_norm
 
 # %% auto #0
-__all__ = ['RESOLUTIONS', 'FUSIONS', 'check_teacher_outputs', 'ToLabelResolution', 'area_downsample_logits', 'SRInput',
-           'conv_norm_relu', 'EDRFM', 'SDRFM', 'build_fusion']
+__all__ = ['RESOLUTIONS', 'FUSIONS', 'INTERPOLATIONS', 'check_settings', 'interpolate_to', 'check_teacher_outputs',
+           'ToLabelResolution', 'area_downsample_logits', 'SRInput', 'conv_norm_relu', 'EDRFM', 'SDRFM', 'build_fusion']
 
 # %% ../nbs/08_fusion.ipynb #c005
 RESOLUTIONS = ("sr", "label")
 FUSIONS = ("none", "sr_input", "edrfm", "sdrfm")
+INTERPOLATIONS = ("bicubic", "bilinear", "nearest")
+
+def check_settings(name: str, resolution: str, interpolation: str = "bicubic") -> None:
+    "Raise a ValueError naming `name` unless `resolution` is one of `RESOLUTIONS` and `interpolation` of `INTERPOLATIONS`."
+    if resolution not in RESOLUTIONS: raise ValueError(f"{name}: resolution={resolution!r}, expected one of {RESOLUTIONS}")
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"{name}: interpolation={interpolation!r}, expected one of {INTERPOLATIONS}")
+
+
+def interpolate_to(image: Tensor, size: tuple[int, int], mode: str = "bicubic") -> Tensor:
+    "The original image (B, C, H, W) interpolated to `size` (sH, sW) by `mode` (one of `INTERPOLATIONS`)."
+    return F.interpolate(image, size=size, mode=mode, align_corners=None if mode == "nearest" else False)
+
 
 def check_teacher_outputs(image: Tensor, sr: Tensor, features: Tensor | None, scale: int,
                           feature_channels: int | None = None, name: str = "fusion") -> None:
@@ -51,9 +64,9 @@ class ToLabelResolution(nn.Module):
     """
     def __init__(self, in_channels: int, out_channels: int, scale: int = 4):
         super().__init__()
-        steps = int(round(math.log2(scale)))
-        if scale < 2 or 2 ** steps != scale:
+        if scale < 2 or scale & (scale - 1):
             raise ValueError(f"ToLabelResolution: scale must be a power of 2 (≥ 2), got {scale}")
+        steps = int(math.log2(scale))
         self.blocks = nn.Sequential(*[DownBlock(in_channels if i == 0 else out_channels, out_channels) for i in range(steps)])
 
     def forward(self, x: Tensor) -> Tensor:
@@ -82,7 +95,7 @@ class SRInput(nn.Module):
     """
     def __init__(self, channels: int = 64, resolution: str = "sr", scale: int = 4):
         super().__init__()
-        if resolution not in RESOLUTIONS: raise ValueError(f"SRInput: resolution={resolution!r}, expected one of {RESOLUTIONS}")
+        check_settings("SRInput", resolution)
         self.resolution, self.scale = resolution, scale
         self.to_label = ToLabelResolution(1, channels, scale) if resolution == "label" else nn.Identity()
         self.out_channels = channels if resolution == "label" else 1
@@ -106,13 +119,13 @@ class EDRFM(nn.Module):
         resolution: "sr" or "label" (see above).
         scale: the teacher's factor s.
         norm: normalisation after the fusing convolution (`dsnet.backbone.make_norm`).
-        interpolation: mode of `F.interpolate` for the original image.
+        interpolation: how the original image is brought to the SR size, one of `INTERPOLATIONS`.
     Shapes: `forward(image (B,1,H,W), sr (B,1,sH,sW), features (B,F,sH,sW)) -> (B, C, sH, sW)` ("sr") or `(B, C, H, W)` ("label").
     """
     def __init__(self, feature_channels: int, channels: int = 64, resolution: str = "sr", scale: int = 4,
                  norm: str = "instance", interpolation: str = "bicubic"):
         super().__init__()
-        if resolution not in RESOLUTIONS: raise ValueError(f"EDRFM: resolution={resolution!r}, expected one of {RESOLUTIONS}")
+        check_settings("EDRFM", resolution, interpolation)
         self.feature_channels, self.out_channels, self.resolution, self.scale = feature_channels, channels, resolution, scale
         self.interpolation = interpolation
         self.fuse = conv_norm_relu(2 + feature_channels, channels, norm)
@@ -120,7 +133,7 @@ class EDRFM(nn.Module):
 
     def forward(self, image: Tensor, sr: Tensor, features: Tensor) -> Tensor:
         check_teacher_outputs(image, sr, features, self.scale, self.feature_channels, name="EDRFM")
-        upsampled = F.interpolate(image, size=sr.shape[-2:], mode=self.interpolation, align_corners=False)
+        upsampled = interpolate_to(image, sr.shape[-2:], self.interpolation)
         fused = self.fuse(torch.cat([upsampled, sr, features], dim=1))      # (B, C, sH, sW)
         return self.to_label(fused)
 
@@ -136,7 +149,7 @@ class SDRFM(nn.Module):
         resolution: "sr" or "label" (see above).
         scale: the teacher's factor s.
         norm: normalisation in the branches (`dsnet.backbone.make_norm`).
-        interpolation: mode of `F.interpolate` for the original image.
+        interpolation: how the original image is brought to the SR size, one of `INTERPOLATIONS`.
         min_hidden: SK-Net's lower bound L on the bottleneck width.
     Shapes: `forward(image (B,1,H,W), sr (B,1,sH,sW), features (B,F,sH,sW)) -> (B, C, sH, sW)` ("sr") or `(B, C, H, W)` ("label");
     `last_selection_weights` (B, 2, C).
@@ -144,7 +157,7 @@ class SDRFM(nn.Module):
     def __init__(self, feature_channels: int, channels: int = 64, reduction: int = 16, resolution: str = "sr",
                  scale: int = 4, norm: str = "instance", interpolation: str = "bicubic", min_hidden: int = 32):
         super().__init__()
-        if resolution not in RESOLUTIONS: raise ValueError(f"SDRFM: resolution={resolution!r}, expected one of {RESOLUTIONS}")
+        check_settings("SDRFM", resolution, interpolation)
         self.feature_channels, self.out_channels, self.resolution, self.scale = feature_channels, channels, resolution, scale
         self.interpolation = interpolation
         self.context = conv_norm_relu(2, channels, norm)                    # SR image + interpolated original
@@ -163,7 +176,7 @@ class SDRFM(nn.Module):
 
     def forward(self, image: Tensor, sr: Tensor, features: Tensor) -> Tensor:
         check_teacher_outputs(image, sr, features, self.scale, self.feature_channels, name="SDRFM")
-        upsampled = F.interpolate(image, size=sr.shape[-2:], mode=self.interpolation, align_corners=False)
+        upsampled = interpolate_to(image, sr.shape[-2:], self.interpolation)
         context = self.context(torch.cat([upsampled, sr], dim=1))           # U_c: (B, C, sH, sW)
         detail = self.detail(features)                                      # U_d: (B, C, sH, sW)
         weights = self.selection_weights(context, detail)                   # (B, 2, C)
@@ -175,7 +188,7 @@ class SDRFM(nn.Module):
 def build_fusion(detail: str, feature_channels: int, channels: int = 64, reduction: int = 16, resolution: str = "sr",
                  scale: int = 4, norm: str = "instance", interpolation: str = "bicubic") -> nn.Module | None:
     """The fusion module that `detail` names (None for "none"); arguments as in `EDRFM` / `SDRFM`."""
-    if resolution not in RESOLUTIONS: raise ValueError(f"unknown resolution {resolution!r}: expected one of {RESOLUTIONS}")
+    check_settings("build_fusion", resolution, interpolation)
     if detail == "none": return None
     if detail == "sr_input": return SRInput(channels, resolution, scale)
     if detail == "edrfm": return EDRFM(feature_channels, channels, resolution, scale, norm, interpolation)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 # %% auto #0
@@ -92,30 +93,29 @@ def summarize(scores: dict[str, np.ndarray], percent: bool = True, digits: int =
     return out
 
 # %% ../nbs/05_metrics.ipynb #c013
-def sad(alpha_hat: np.ndarray, alpha: np.ndarray) -> float:
-    "Sum of absolute differences between two `(H, W)` alphas in [0, 1], in pixels."
+def _alpha_error(alpha_hat, alpha) -> np.ndarray:
+    "`alpha_hat - alpha` in float64, after checking that the two alphas have one shape."
     alpha_hat, alpha = np.asarray(alpha_hat, np.float64), np.asarray(alpha, np.float64)
     if alpha_hat.shape != alpha.shape:
         raise ValueError(f"alpha shapes differ: {alpha_hat.shape} vs {alpha.shape}")
-    return float(np.abs(alpha_hat - alpha).sum())
+    return alpha_hat - alpha
+
+def sad(alpha_hat: np.ndarray, alpha: np.ndarray) -> float:
+    "Sum of absolute differences between two `(H, W)` alphas in [0, 1], in pixels."
+    return float(np.abs(_alpha_error(alpha_hat, alpha)).sum())
 
 def mse(alpha_hat: np.ndarray, alpha: np.ndarray) -> float:
     "Mean squared error between two `(H, W)` alphas in [0, 1]."
-    alpha_hat, alpha = np.asarray(alpha_hat, np.float64), np.asarray(alpha, np.float64)
-    if alpha_hat.shape != alpha.shape:
-        raise ValueError(f"alpha shapes differ: {alpha_hat.shape} vs {alpha.shape}")
-    return float(np.mean((alpha_hat - alpha) ** 2))
+    return float(np.mean(_alpha_error(alpha_hat, alpha) ** 2))
 
 # %% ../nbs/05_metrics.ipynb #c016
 def kats_soft_label(mask: np.ndarray, radius: int = 1, ring_value: float = 0.5) -> np.ndarray:
     "Kats et al. 2019: 1 inside `mask`, `ring_value` in its dilation by a `(2r+1)²` square, 0 elsewhere; `(H, W)` float32."
-    import cv2
     m = (np.asarray(mask) > 0).astype(np.uint8)
     ring = cv2.dilate(m, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)) > m
     return np.where(m > 0, 1.0, np.where(ring, ring_value, 0.0)).astype(np.float32)
 
 def softseg_label(mask: np.ndarray) -> np.ndarray:
     "Gros et al. 2021 (SoftSeg): `mask` softened by bilinear resampling, i.e. the tent kernel [¼, ½, ¼] per axis; `(H, W)` float32."
-    import cv2
     tent = np.array([0.25, 0.5, 0.25], np.float32)
     return cv2.sepFilter2D((np.asarray(mask) > 0).astype(np.float32), -1, tent, tent, borderType=cv2.BORDER_REPLICATE)

@@ -17,9 +17,9 @@ import torch
 from torch import Tensor, nn
 
 from .adversarial import LossConfig, PixelDiscriminator
-from .backbone import BACKBONES, CBAM, NORMS, BackboneConfig, build_backbone, check_image_batch, count_parameters
+from .backbone import BACKBONES, NORMS, BackboneConfig, ImprovedBackbone, build_backbone, check_image_batch, count_parameters
 from .core import Profile, get_profile
-from .fusion import FUSIONS, RESOLUTIONS, SDRFM, area_downsample_logits, build_fusion
+from .fusion import FUSIONS, INTERPOLATIONS, RESOLUTIONS, SDRFM, area_downsample_logits, build_fusion
 from .srgan import FrozenTeacher, SRResNet, load_teacher
 
 # %% auto #0
@@ -54,7 +54,8 @@ class DSNetConfig:
     lr: float = 2e-4               # "The learning rate decays from 0.0002" (Implementation), Adam
 
     def __post_init__(self):
-        for name, allowed in [("backbone", BACKBONES), ("detail", FUSIONS), ("resolution", RESOLUTIONS), ("norm", NORMS)]:
+        for name, allowed in [("backbone", BACKBONES), ("detail", FUSIONS), ("resolution", RESOLUTIONS), ("norm", NORMS),
+                              ("interpolation", INTERPOLATIONS)]:
             if getattr(self, name) not in allowed:
                 raise ValueError(f"DSNetConfig.{name}={getattr(self, name)!r}: expected one of {allowed}")
         for name in ("in_channels", "width", "depth", "cbam_reduction", "sr_scale", "disc_width"):
@@ -91,17 +92,14 @@ class DSNetConfig:
 
 # %% ../nbs/10_dsnet.ipynb #c008
 def as_frozen_teacher(teacher: nn.Module, scale: int) -> FrozenTeacher:
-    """A `FrozenTeacher` from a `FrozenTeacher` or an SR generator (`dsnet.srgan.SRResNet`), checked against `scale`."""
-    if not isinstance(teacher, FrozenTeacher):
-        if not hasattr(teacher, "forward_features"):
-            raise TypeError(f"teacher: expected dsnet.srgan.FrozenTeacher or SRResNet, got {type(teacher).__name__}")
-        teacher = FrozenTeacher(teacher)
+    """A `FrozenTeacher` from a `FrozenTeacher` or an SR generator (`dsnet.srgan.SRResNet`, wrapped and frozen; anything
+    else is a TypeError), checked against `scale`."""
+    if not isinstance(teacher, FrozenTeacher): teacher = FrozenTeacher(teacher)
     if teacher.scale != scale:
         raise ValueError(f"teacher: its generator up-samples ×{teacher.scale}, expected ×{scale} (DSNetConfig.sr_scale)")
     if teacher.in_channels != 1:
         raise ValueError(f"teacher: expected a generator of 1-channel CT images, got in_channels={teacher.in_channels}")
-    for p in teacher.parameters(): p.requires_grad_(False)
-    return teacher.eval()
+    return teacher
 
 
 class DSNet(nn.Module):
@@ -162,21 +160,15 @@ class DSNet(nn.Module):
         logits = self.backbone(self.fusion(image, sr, features))  # (B, 1, sH, sW) or (B, 1, H, W)
         return area_downsample_logits(logits, self.cfg.sr_scale) if self.backbone_scale > 1 else logits
 
-    def train(self, mode: bool = True) -> "DSNet":
-        super().train(mode)
-        if self.teacher is not None: self.teacher.eval()         # the teacher stays frozen
-        return self
-
     def trainable_parameters(self) -> list[nn.Parameter]:
         "The parameters to optimise (the teacher's are left out)."
         return [p for p in self.parameters() if p.requires_grad]
 
     def first_spatial_attention(self) -> Tensor:
         "Figure 5 (c, d): the first CBAM block's spatial attention (B, 1, h, w) at the last forward pass."
-        block = next((m for m in self.backbone.modules() if isinstance(m, CBAM)), None)
-        if block is None: raise ValueError(f"DSNet: the {self.cfg.backbone!r} backbone has no CBAM block (use backbone='improved')")
-        if block.last_spatial_attention is None: raise RuntimeError("DSNet: no forward pass yet: call the model on an image first")
-        return block.last_spatial_attention
+        if not isinstance(self.backbone, ImprovedBackbone):
+            raise ValueError(f"DSNet: the {self.cfg.backbone!r} backbone has no CBAM block (use backbone='improved')")
+        return self.backbone.first_block_attention()
 
     def selection_weights(self) -> Tensor:
         "SDRFM's per-channel branch weights (B, 2, C) at the last forward pass (0: context, 1: detail)."

@@ -6,19 +6,21 @@
 from __future__ import annotations
 
 import math
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from .trimaps import Axis, axis_length
+from .softmask import binarize
+from .trimaps import Axis, axis_length, consensus_mask
 
 # %% auto #0
 __all__ = ['KINDS', 'LNSM_SPLIT', 'LIDC_SPLIT', 'LIDC_KINDS', 'PhantomConfig', 'fine_grid', 'coverage_from_sdf', 'area_average',
            'NoduleShape', 'nodule_sdfs', 'wall_sdf', 'nodule_window', 'sample_shape', 'correlated_noise', 'vessel_map',
-           'reader_masks', 'recist_axes', 'Phantom', 'make_phantom', 'split_counts', 'phantom_set', 'lnsm_synthetic',
-           'lidc_synthetic', 'CTSlice', 'ct_slice']
+           'reader_masks', 'recist_axes', 'Phantom', 'make_phantom', 'split_counts', 'shuffled_split', 'phantom_set',
+           'lnsm_synthetic', 'lidc_synthetic', 'CTSlice', 'ct_slice']
 
 # %% ../nbs/03_phantoms.ipynb #c004
 KINDS: tuple[str, ...] = ("solid", "part_solid", "ground_glass", "lobulated", "spiculated", "juxta_pleural", "small")
@@ -251,12 +253,12 @@ class Phantom:
     @property
     def true_mask(self) -> np.ndarray:
         "The true 50 % mask: pixels the nodule covers by half or more; `(H, W)` uint8."
-        return (self.alpha >= 0.5).astype(np.uint8)
+        return binarize(self.alpha)
 
     @property
     def consensus(self) -> np.ndarray:
         "The readers' 50 % consensus (at least half of them): `(H, W)` uint8, as LIDC's ground truth."
-        return (self.readers.mean(0) >= 0.5).astype(np.uint8)
+        return consensus_mask(self.readers)
 
 def make_phantom(kind: str, size: int = 64, seed: int = 0, cfg: PhantomConfig = PhantomConfig()) -> Phantom:
     """One phantom of `kind`, fully determined by `(kind, size, seed, cfg)`.
@@ -325,36 +327,37 @@ def split_counts(n: int, split: tuple[int, int, int]) -> tuple[int, int, int]:
     train, val = round(n * split[0] / total), round(n * split[1] / total)
     return train, val, n - train - val
 
+def shuffled_split(n: int, split: tuple[int, int, int], seed: int = 0) -> dict[str, np.ndarray]:
+    "Indices `0…n-1` shuffled by `seed` and cut into `split`'s (train, val, test) proportions (`split_counts`)."
+    train, val, _ = split_counts(n, split)
+    order = np.random.default_rng(seed).permutation(n)
+    return {"train": order[:train], "val": order[train:train + val], "test": order[train + val:]}
+
 def _make(args):
     kind, size, seed, cfg = args
     return make_phantom(kind, size, seed, cfg)
 
 def phantom_set(n: int, size: int, seed: int, kinds: tuple[str, ...] = KINDS, cfg: PhantomConfig = PhantomConfig(),
                 workers: int = 1) -> list[Phantom]:
-    "`n` phantoms cycling through `kinds`; item `i` uses seed `seed*100003 + i`. `workers` > 1 uses a process pool."
+    "`n` phantoms cycling through `kinds`; item `i` uses seed `seed*100003 + i`. `workers` > 1 uses a process pool, 0 all cores."
     jobs = [(kinds[i % len(kinds)], size, seed * 100003 + i, cfg) for i in range(n)]
+    workers = workers or os.cpu_count() or 1
     if workers == 1 or n < 64:
         return [_make(j) for j in jobs]
     with ProcessPoolExecutor(workers) as pool:
         return list(pool.map(_make, jobs, chunksize=max(1, n // (4 * workers))))
 
-def _split(items: list, counts: tuple[int, int, int], seed: int) -> dict[str, list]:
-    order = np.random.default_rng(seed).permutation(len(items))
-    a, b = counts[0], counts[0] + counts[1]
-    return {"train": [items[i] for i in order[:a]], "val": [items[i] for i in order[a:b]], "test": [items[i] for i in order[b:]]}
+def _split(items: list, split: tuple[int, int, int], seed: int) -> dict[str, list]:
+    return {name: [items[i] for i in idx] for name, idx in shuffled_split(len(items), split, seed).items()}
 
 def lnsm_synthetic(n: int = 1500, size: int = 64, seed: int = 0, workers: int = 0, cfg: PhantomConfig = PhantomConfig()) -> dict[str, list[Phantom]]:
     "The LNSM stand-in: `n` phantoms split train/val/test as 1000/100/400 (scaled). `workers` 0 = all cores."
-    import os
-    items = phantom_set(n, size, seed, KINDS, cfg, workers or os.cpu_count() or 1)
-    return _split(items, split_counts(n, LNSM_SPLIT), seed)
+    return _split(phantom_set(n, size, seed, KINDS, cfg, workers), LNSM_SPLIT, seed)
 
 def lidc_synthetic(n: int = 986, size: int = 64, seed: int = 0, workers: int = 0,
                    cfg: PhantomConfig = PhantomConfig(spacing_mm=(0.5, 0.8))) -> dict[str, list[Phantom]]:
     "A LIDC-like set: `n` four-reader phantoms split train/val/test as 387/55/544 (scaled). `workers` 0 = all cores."
-    import os
-    items = phantom_set(n, size, seed + 7919, LIDC_KINDS, cfg, workers or os.cpu_count() or 1)
-    return _split(items, split_counts(n, LIDC_SPLIT), seed)
+    return _split(phantom_set(n, size, seed + 7919, LIDC_KINDS, cfg, workers), LIDC_SPLIT, seed)
 
 # %% ../nbs/03_phantoms.ipynb #c031
 @dataclass

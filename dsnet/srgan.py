@@ -143,7 +143,7 @@ def pixel_loss(sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
 
 
 def adversarial_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
-    r"""Binary cross-entropy of discriminator logits against "real" (1) or "fake" (0), mean over the batch.
+    r"""Binary cross-entropy of discriminator logits against "real" (1) or "fake" (0), mean over all logits.
 
     `adversarial_loss(D(sr), True)` is the generator's $-\log D(G(I^{LR}))$; the discriminator minimises
     `discriminator_loss`."""
@@ -152,7 +152,9 @@ def adversarial_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    r"$-\log D(I^{HR}) - \log(1 - D(G(I^{LR})))$, mean over the batch: the discriminator's side of the game."
+    r"""$-\log D(I^{HR}) - \log(1 - D(G(I^{LR})))$, mean over all logits: the discriminator's side of the game.
+
+    Any logit shape: one per image here, (B, 1); one per pixel for `dsnet.adversarial`'s pixel-wise discriminator."""
     return adversarial_loss(real_logits, True) + adversarial_loss(fake_logits, False)
 
 # %% ../nbs/07_srgan.ipynb #c014
@@ -340,7 +342,7 @@ def train_srgan(hr_images: torch.Tensor | np.ndarray, config: SRGANConfig | None
                          f"{size}×{size} training crop (config.hr_size)")
     steps = config.steps() if steps is None else steps
     pretrain_steps = round(steps * config.pretrain_fraction)
-    content_loss = VGGLoss(vgg_weights).to(device) if vgg_weights is not None else pixel_loss
+    vgg_loss = VGGLoss(vgg_weights).to(device) if vgg_weights is not None else None      # None: MSE content loss
     torch.manual_seed(config.seed)
     batches = torch.Generator().manual_seed(config.seed)
     generator = SRResNet(config.in_channels, config.width, config.blocks, config.scale, config.norm,
@@ -355,18 +357,19 @@ def train_srgan(hr_images: torch.Tensor | np.ndarray, config: SRGANConfig | None
         hr = random_crops(images, size, config.batch_size, batches).to(device)
         lr_img = degrade(hr, config.scale, config.downsampling)
         record = dict(step=step, phase="pretrain" if step < pretrain_steps else "adversarial")
+        sr = generator(lr_img)
+        pixel = pixel_loss(sr, hr)
         if step < pretrain_steps:                                         # SRResNet: MSE only
-            sr = generator(lr_img)
-            loss_g = pixel_loss(sr, hr)
+            loss_g = pixel
         else:                                                             # SRGAN: D step, then G step
-            sr = generator(lr_img)
             loss_d = discriminator_loss(discriminator(hr), discriminator(sr.detach()))
             opt_d.zero_grad(); loss_d.backward(); opt_d.step()
             adversarial = adversarial_loss(discriminator(sr), True)
-            loss_g = content_loss(sr, hr) + config.adversarial_weight * adversarial
+            content = pixel if vgg_loss is None else vgg_loss(sr, hr)
+            loss_g = content + config.adversarial_weight * adversarial
             record.update(adversarial=adversarial.item(), discriminator=loss_d.item())
         opt_g.zero_grad(); loss_g.backward(); opt_g.step()
-        record["pixel"] = pixel_loss(sr.detach(), hr).item()
+        record["pixel"] = pixel.item()
         history.append(record)
         bar.set_postfix(pixel=f"{record['pixel']:.4f}", phase=record["phase"])
     return generator.cpu().eval(), history

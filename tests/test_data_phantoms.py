@@ -56,3 +56,8 @@ def test_metrics_empty_convention():
 def test_splits_reproducible():
     assert [len(v) for v in split_indices(1500, "lnsm", 4).values()] == [1000, 100, 400]
     assert np.array_equal(split_indices(300, "isbi", 4)["val"], split_indices(300, "isbi", 4)["val"])
+    assert not np.array_equal(split_indices(300, "isbi", 4)["val"], split_indices(300, "isbi", 5)["val"])
+    # the phantom sets are cut by the same seeded split as split_indices
+    sets = lnsm_synthetic(n=15, size=32, seed=2, workers=1)
+    idx = split_indices(15, "lnsm", 2)
+    assert [p.seed for p in sets["test"]] == [2 * 100003 + int(i) for i in idx["test"]]

@@ -83,3 +83,11 @@ def test_one_adversarial_step_updates_model_and_discriminator(teacher):
     after = [*model.trainable_parameters(), *disc.parameters()]
     assert all(not torch.equal(a, b) for a, b in zip(before[-2:], after[-2:]))     # the discriminator moved
     assert any(not torch.equal(a, b) for a, b in zip(before, after))
+
+
+@pytest.mark.parametrize("interpolation", ["bicubic", "bilinear", "nearest"])
+def test_every_interpolation_setting_runs(teacher, interpolation):
+    cfg = DSNetConfig.from_profile(TINY, detail="edrfm", interpolation=interpolation)
+    assert build_model(cfg, teacher)(torch.randn(1, 1, 16, 16)).shape == (1, 1, 16, 16)
+    with pytest.raises(ValueError, match="interpolation='cubic'.*bicubic"):
+        cfg.replace(interpolation="cubic")

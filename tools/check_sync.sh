@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# The library must be exactly what the notebooks export, and the notebooks must be clean (no outputs' counts).
+# The library must be exactly what the notebooks export, the notebooks must be clean, and README.md must be what
+# nbs/index.ipynb makes: running the generators must change no file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
+snapshot() { find dsnet nbs README.md -type f \( -name '*.py' -o -name '*.ipynb' -o -name '*.md' \) -not -path '*/.ipynb_checkpoints/*' \
+               -not -path '*/__pycache__/*' | sort | xargs sha1sum; }
+before=$(snapshot)
 nbdev_export
 nbdev_clean >/dev/null
-changed=$(git status --porcelain -- dsnet nbs)
-if [ -n "$changed" ]; then
-  echo "[sync] FAILED: nbdev_export / nbdev_clean changed these files (run them and commit):"
-  echo "$changed"; git --no-pager diff --stat -- dsnet nbs; exit 1
+python tools/make_readme.py
+after=$(snapshot)
+if [ "$before" != "$after" ]; then
+  echo "[sync] FAILED: nbdev_export / nbdev_clean / tools/make_readme.py changed these files (run them and commit):"
+  diff <(echo "$before") <(echo "$after") | grep '^[<>]' | awk '{print "  " $3}' | sort -u
+  exit 1
 fi
-python tools/make_readme.py --check
 big=$(find nbs -name '*.ipynb' -size +400k)
 [ -z "$big" ] || { echo "[sync] FAILED: notebooks over 400 KB (stored outputs?): $big"; exit 1; }
-echo "[sync] dsnet/ is in sync with nbs/ and the notebooks are clean"
+echo "[sync] dsnet/ and README.md are in sync with nbs/, and the notebooks are clean"
