@@ -186,10 +186,12 @@ def adversarial_step(model: nn.Module, disc: nn.Module | None, batch, opt_g: tor
         opt_d.step()
         d_value = d_loss.item()
         for p in disc.parameters(): p.requires_grad_(False)   # frozen for the generator step
-    opt_g.zero_grad(set_to_none=True)
-    losses = total_loss(probabilities, mask, soft, cfg, disc(image, probabilities) if cfg.gan_loss else None)
-    losses["total"].backward()
-    opt_g.step()
-    if cfg.gan_loss:
-        for p in disc.parameters(): p.requires_grad_(True)
+    try:
+        opt_g.zero_grad(set_to_none=True)
+        losses = total_loss(probabilities, mask, soft, cfg, disc(image, probabilities) if cfg.gan_loss else None)
+        losses["total"].backward()
+        opt_g.step()
+    finally:                                                    # trainable again, even if the step failed
+        if cfg.gan_loss:
+            for p in disc.parameters(): p.requires_grad_(True)
     return {**{k: v.item() for k, v in losses.items()}, "disc": d_value}
