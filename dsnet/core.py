@@ -117,6 +117,8 @@ def figures_dir(profile: Profile | None = None) -> Path:
     return out
 
 # %% ../nbs/000_core.ipynb #c011
+_UMASK = os.umask(0); os.umask(_UMASK)            # the process's umask, read once
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     "Yield a temporary path beside `path`; rename it to `path` only if the block finishes without error."
@@ -126,6 +128,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)                 # mkstemp makes 0600: give the usual permissions of a new file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.unlink(tmp)
