@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import sys
 import time
-import traceback
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -21,7 +19,7 @@ import numpy as np
 
 from .core import atomic_path, save_npz_atomic, write_json_atomic
 from .softmask import warm_up
-from .trimaps import (SoftMask, as_binary_mask, soft_mask_from_mask, soft_mask_from_raters,
+from .trimaps import (SoftMask, soft_mask_from_mask, soft_mask_from_raters,
                            soft_mask_from_recist)
 
 # %% auto #0
