@@ -154,41 +154,70 @@ def unpack_batch(batch: Mapping[str, Tensor] | Sequence[Tensor]) -> tuple[Tensor
                          f"got image {tuple(image.shape)}, mask {tuple(mask.shape)}, soft {tuple(soft.shape)}")
     return image.float(), mask.float(), soft.float()
 
+def _device_of(module: nn.Module) -> torch.device:
+    "The device of a module's first parameter (CPU when it has none)."
+    return next(module.parameters(), torch.empty(0)).device
+
+def _check_finite(where: str, **terms: Tensor) -> None:
+    if not all(torch.isfinite(t).all() for t in terms.values()):
+        values = ", ".join(f"{k}={v.item():.4g}" for k, v in terms.items())
+        raise FloatingPointError(f"{where}: the loss is not finite ({values}); no weight was changed")
+
 def adversarial_step(model: nn.Module, disc: nn.Module | None, batch, opt_g: torch.optim.Optimizer,
-                     opt_d: torch.optim.Optimizer | None, cfg: LossConfig) -> dict[str, float]:
+                     opt_d: torch.optim.Optimizer | None, cfg: LossConfig,
+                     autocast_dtype: torch.dtype | None = None) -> dict[str, float]:
     """One alternating update: discriminator on eq. (4)-(5), then the segmentation network on eq. (6).
 
     Args:
-        model: maps image (B, C, H, W) to soft-mask logits (B, 1, H, W).
-        disc: a `PixelDiscriminator`; may be None when `cfg.gan_loss` is off.
+        model: maps image (B, C, H, W) to soft-mask logits (B, 1, H, W); may be wrapped in DistributedDataParallel.
+        disc: a `PixelDiscriminator` (may be wrapped); may be None when `cfg.gan_loss` is off.
         batch: see `unpack_batch`.
         opt_g, opt_d: optimisers of the model and the discriminator (`opt_d` may be None when the GAN term is off).
         cfg: `LossConfig` or any object with its fields.
-    The batch is moved to the device of the model's parameters (the discriminator must be on the same device).
-    Returns: floats "seg", "soft", "gan", "disc" (0 when off) and "total" (the model's eq. (6) value).
+        autocast_dtype: run both networks under `torch.autocast` with this dtype (e.g. `torch.bfloat16`); None: off.
+    The batch is moved to the device of the model's parameters; the discriminator must be on the same device.
+    Returns: floats "seg", "soft", "gan", "aux", "disc" (0 when off) and "total" (the model's eq. (6) value).
+    Raises: FloatingPointError when a loss is NaN or infinite (before any optimiser step).
     """
-    device = next(model.parameters()).device
-    image, mask, soft = (t.to(device) for t in unpack_batch(batch))
+    device = _device_of(model)
     if cfg.gan_loss and (disc is None or opt_d is None):
         raise ValueError("adversarial_step: cfg.gan_loss is on but the discriminator or its optimiser is None")
+    if cfg.gan_loss and _device_of(disc) != device:
+        raise ValueError(f"adversarial_step: the model is on {device} but the discriminator on {_device_of(disc)}; "
+                         "move both to one device")
+    image, mask, soft = (t.to(device, non_blocking=True) for t in unpack_batch(batch))
+    amp = lambda: torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None)
+    plain_model, plain_disc = getattr(model, "module", model), getattr(disc, "module", disc)   # unwrapped (DDP)
     model.train()
-    logits = model(image)
+    with amp():
+        logits = model(image)
     if logits.shape != mask.shape:
         raise ValueError(f"adversarial_step: model output {tuple(logits.shape)} does not match the mask {tuple(mask.shape)}")
-    probabilities = torch.sigmoid(logits)
+    probabilities = torch.sigmoid(logits.float())
     d_value = 0.0
     if cfg.gan_loss:
         disc.train()
         for p in disc.parameters(): p.requires_grad_(True)
         opt_d.zero_grad(set_to_none=True)
-        d_loss = discriminator_loss(disc(image, soft), disc(image, probabilities.detach()))
+        with amp():                                             # real and fake pairs in one pass
+            pair_logits = disc(torch.cat([image, image]), torch.cat([soft, probabilities.detach()])).float()
+        real_logits, fake_logits = pair_logits.chunk(2)
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        _check_finite("adversarial_step (discriminator)", disc=d_loss)
         d_loss.backward()
         opt_d.step()
         d_value = d_loss.item()
         for p in disc.parameters(): p.requires_grad_(False)   # frozen for the generator step
     try:
         opt_g.zero_grad(set_to_none=True)
-        losses = total_loss(probabilities, mask, soft, cfg, disc(image, probabilities) if cfg.gan_loss else None)
+        fake = None
+        if cfg.gan_loss:
+            with amp():
+                fake = plain_disc(image, probabilities).float()
+        losses = total_loss(probabilities, mask, soft, cfg, fake)
+        losses["aux"] = plain_model.auxiliary_loss(mask, soft).float() if hasattr(plain_model, "auxiliary_loss") else probabilities.new_zeros(())
+        losses["total"] = losses["total"] + losses["aux"]
+        _check_finite("adversarial_step", **losses)
         losses["total"].backward()
         opt_g.step()
     finally:                                                    # trainable again, even if the step failed

@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['PROFILES', 'PROFILE_ENV', 'DATA_ENV', 'Profile', 'get_profile', 'repo_root', 'shared_data_dir', 'figures_dir',
-           'atomic_path', 'save_npz_atomic', 'write_text_atomic', 'write_json_atomic']
+__all__ = ['PROFILES', 'PROFILE_ENV', 'DATA_ENV', 'CACHE_ENV', 'Profile', 'get_profile', 'repo_root', 'shared_data_dir',
+           'figures_dir', 'cache_dir', 'atomic_path', 'save_npz_atomic', 'write_text_atomic', 'write_json_atomic']
 
 # %% ../nbs/000_core.ipynb #c004
 @dataclass(frozen=True)
 class Profile:
-    "Every size that makes a run slow. `paper` holds the paper's values; `quick` runs on 2 CPU cores in minutes."
+    "Every size that makes a run slow. `paper`: the paper's values; `cpu`: a 2-core laptop in hours; `quick`: minutes."
     name: str = "paper"
     # --- data -------------------------------------------------------------------------------------------------
     crop_size: int = 64            # "1500 cropped 64×64 lung nodules images" (Experiment, LNSM)
@@ -30,6 +30,8 @@ class Profile:
     n_lidc: int = 986              # LIDC: 387 / 55 / 544 nodules (Experiment)
     n_isbi: int = 300              # ISBI after augmentation: 210 / 60 / 30 (Accurate other medical images)
     n_promise: int = 655           # PROMISE after augmentation: 460 / 65 / 130
+    isbi_crop: int = 256           # Choice: ISBI trains on random crops of this side (whole 512×512 slices are predicted)
+    promise_size: int = 256        # Choice: PROMISE12 slices are resized to this side (their sizes vary, 256–512)
     folds: int = 4                 # "K-fold cross-validation of 4-folds"
     # --- segmentation network ---------------------------------------------------------------------------------
     width: int = 64                # Choice: U-Net's first-level width (Ronneberger et al. 2015); the paper is silent
@@ -50,6 +52,7 @@ class Profile:
     batch_size: int = 1            # "training batch size set to 1" (Implementation)
     lr: float = 2e-4               # "The learning rate decays from 0.0002" (Implementation)
     train_steps: int = 0           # 0 = full epochs; > 0 caps the optimiser steps (quick runs)
+    resolution: str = "sr"         # Choice: the fusion rows segment at the SR resolution ("sr") or the label's ("label")
     # --- labelling and benchmarks -----------------------------------------------------------------------------
     workers: int = 0               # processes for batch labelling; 0 = all cores
     bench_repeats: int = 50        # repeats behind each benchmark median
@@ -68,7 +71,13 @@ PROFILES: dict[str, Profile] = {
         name="quick", n_lnsm=150, n_lidc=60, n_isbi=30, n_promise=40, folds=2,
         width=8, depth=3, cbam_reduction=4, disc_width=8,
         sr_width=8, sr_blocks=2, sr_hr_size=64, sr_train_images=64, sr_epochs=2, sr_steps=300, sr_recipe="fast",
-        epochs=2, train_steps=40, workers=2, bench_repeats=15,
+        isbi_crop=64, promise_size=64, epochs=2, train_steps=40, workers=2, bench_repeats=15,
+    ),
+    # Choice: the smallest sizes at which the rows of Table 3 still differ on a 2-core CPU; see 22_table3_ablation
+    "cpu": Profile(
+        name="cpu", width=16, depth=4, cbam_reduction=4, disc_width=16,
+        sr_width=16, sr_blocks=4, sr_hr_size=128, sr_train_images=512, sr_epochs=2, sr_steps=1500, sr_recipe="fast",
+        isbi_crop=128, promise_size=128, epochs=6, train_steps=0, resolution="label", workers=2, bench_repeats=20,
     ),
 }
 
@@ -108,11 +117,22 @@ def shared_data_dir(sub: str = "") -> Path | None:
 def figures_dir(profile: Profile | None = None) -> Path:
     """Where figures and tables are written: `figures/` of the project (else `./figures`).
 
-    A result that depends on the profile passes it: a run under any profile but `paper` writes into
-    `figures/<profile>/` (ignored by git), so a quick CPU run never overwrites the paper-profile figures."""
+    A result that depends on the profile passes it and lands in `figures/<profile>/`: `figures/quick/` is ignored by
+    git, `figures/cpu/` and `figures/paper/` are committed; a quick run never overwrites a committed result."""
     root = repo_root()
     out = (root / "figures") if root else Path("figures")
-    if profile is not None and profile.name != "paper": out = out / profile.name
+    if profile is not None: out = out / profile.name
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+CACHE_ENV = "DSNET_CACHE"
+
+def cache_dir(sub: str = "") -> Path:
+    """Where derived data is cached (labelled datasets, trained SR teachers): `$DSNET_CACHE`, else `data/cache/` of the
+    project (ignored by git), else `~/.cache/dsnet`. Created on first use."""
+    env, root = os.environ.get(CACHE_ENV), repo_root()
+    base = Path(env) if env else (root / "data" / "cache") if root else Path.home() / ".cache" / "dsnet"
+    out = base / sub if sub else base
     out.mkdir(parents=True, exist_ok=True)
     return out
 

@@ -5,6 +5,7 @@
 # %% ../nbs/08_fusion.ipynb #c002
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -77,11 +78,15 @@ def area_downsample_logits(logits: Tensor, scale: int, eps: float = 1e-6) -> Ten
     """Option `"sr"`: soft-mask logits (B, 1, sH, sW) -> logits (B, 1, H, W) of the mean probability of each s×s cell.
 
     The probabilities are averaged (area down-sampling of the soft mask), not the logits, and mapped back to logits
-    so that every variant returns logits; `eps` clamps the probability away from 0 and 1.
+    so that every variant returns logits; `eps` clamps the probability away from 0 and 1. The computation runs in
+    float32 even under mixed precision: in bfloat16 (or float16) a probability near 1 rounds to exactly 1, `1 - eps`
+    rounds to 1 as well, and the logit becomes inf (then NaN in the loss).
     """
     if logits.shape[-1] % scale or logits.shape[-2] % scale:
         raise ValueError(f"area_downsample_logits: side {tuple(logits.shape[-2:])} is not a multiple of the scale {scale}")
-    return torch.logit(F.avg_pool2d(torch.sigmoid(logits), scale), eps=eps)
+    full_precision = torch.autocast(logits.device.type, enabled=False) if logits.device.type in ("cpu", "cuda") else contextlib.nullcontext()
+    with full_precision:
+        return torch.logit(F.avg_pool2d(torch.sigmoid(logits.float()), scale), eps=eps)
 
 # %% ../nbs/08_fusion.ipynb #c008
 class SRInput(nn.Module):

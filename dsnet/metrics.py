@@ -23,7 +23,12 @@ def _binary(x, threshold: float, name: str) -> np.ndarray:
         return x
     if not np.isfinite(x).all():
         raise ValueError(f"{name} holds NaN or inf; expected a mask or probabilities")
-    return x >= threshold if x.dtype.kind == "f" else x > 0
+    if x.dtype.kind == "f":
+        if x.size and (x.min() < 0 or x.max() > 1):
+            raise ValueError(f"{name} holds values outside [0, 1] (min {x.min():.3g}, max {x.max():.3g}); expected a mask or "
+                             "probabilities: are these logits? apply a sigmoid first (dsnet.train.predict_probabilities)")
+        return x >= threshold
+    return x > 0
 
 def confusion(pred, truth, threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """True positives, false positives, false negatives and true negatives per image.

@@ -29,7 +29,7 @@ __all__ = ['DSNetConfig', 'as_frozen_teacher', 'DSNet', 'build_model', 'build_di
 # %% ../nbs/10_dsnet.ipynb #c005
 @dataclass(frozen=True)
 class DSNetConfig:
-    "One DSNet variant: the Table 3 switches, the sizes (paper profile by default) and the loss weights of eq. (6)."
+    "One DSNet variant: the Table 3 switches and the sizes (paper profile by default)."
     # --- Table 3 switches ------------------------------------------------------------------------------------------
     backbone: str = "improved"     # "unet" (baseline row) | "improved" ("+ Improve Backbone")
     detail: str = "sdrfm"          # "none" | "sr_input" | "edrfm" | "sdrfm" (Detailed Representation Transfer rows)
@@ -46,12 +46,7 @@ class DSNetConfig:
     interpolation: str = "bicubic" # Choice: how the original is interpolated to the SR size
     sr_scale: int = 4              # "from 128 to 512" (Detailed Representation Transfer)
     disc_width: int = 64           # Choice: pixel-wise discriminator width (Fig. 6 gives none)
-    # --- losses, eq. (6), and the optimiser ------------------------------------------------------------------------
-    lambda_seg: float = 0.5        # λ1, Implementation: "empirically set to 0.5, 100, 1"
-    lambda_soft: float = 100.0     # λ2
-    lambda_gan: float = 1.0        # λ3
-    dice_eps: float = 1e-6         # Choice: keeps an empty-vs-empty Dice defined
-    lr: float = 2e-4               # "The learning rate decays from 0.0002" (Implementation), Adam
+    # the λs of eq. (6) live in `dsnet.adversarial.LossConfig`, the learning rate in the training configuration (11_train)
 
     def __post_init__(self):
         for name, allowed in [("backbone", BACKBONES), ("detail", FUSIONS), ("resolution", RESOLUTIONS), ("norm", NORMS),
@@ -69,7 +64,7 @@ class DSNetConfig:
         "The paper's DSNet with the sizes of `profile` (`get_profile()` when None), then `changes`."
         p = profile or get_profile()
         sizes = dict(width=p.width, depth=p.depth, cbam_reduction=p.cbam_reduction, sr_scale=p.sr_scale,
-                     disc_width=p.disc_width, lr=p.lr)
+                     disc_width=p.disc_width, resolution=p.resolution)
         return cls(**{**sizes, **changes})
 
     def replace(self, **changes) -> "DSNetConfig":
@@ -80,9 +75,9 @@ class DSNetConfig:
         "True for the rows that bring in the SR teacher's detail."
         return self.detail != "none"
 
-    def loss_config(self) -> LossConfig:
-        "The eq. (6) settings, for `dsnet.adversarial.adversarial_step`."
-        return LossConfig(self.soft_loss, self.gan_loss, self.lambda_seg, self.lambda_soft, self.lambda_gan, self.dice_eps)
+    def loss_config(self, **weights) -> LossConfig:
+        "The eq. (6) terms this row switches on, with the paper's λs (or `weights`), for `dsnet.adversarial.adversarial_step`."
+        return LossConfig(soft_loss=self.soft_loss, gan_loss=self.gan_loss, **weights)
 
     def backbone_config(self, in_channels: int) -> BackboneConfig:
         return BackboneConfig(self.backbone, in_channels, 1, self.width, self.depth, self.cbam_reduction, self.norm)
@@ -185,12 +180,12 @@ def build_discriminator(cfg: DSNetConfig) -> PixelDiscriminator | None:
     "The pixel-wise discriminator of Fig. 6 when `cfg.gan_loss`, else None."
     return PixelDiscriminator(cfg.in_channels, cfg.disc_width) if cfg.gan_loss else None
 
-def make_optimizers(model: DSNet, disc: nn.Module | None, cfg: DSNetConfig,
-                    lr: float | None = None) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer | None]:
-    "Adam for the model's trainable parameters and for the discriminator (None without one), at `lr` or `cfg.lr`."
-    lr = lr or cfg.lr
-    opt_g = torch.optim.Adam(model.trainable_parameters(), lr=lr)
-    return opt_g, (torch.optim.Adam(disc.parameters(), lr=lr) if disc is not None else None)
+def make_optimizers(model: nn.Module, disc: nn.Module | None, lr: float,
+                    betas: tuple[float, float] = (0.9, 0.999)) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer | None]:
+    "Adam for the model's trainable parameters and for the discriminator (None without one), at `lr` with `betas`."
+    trainable = [p for p in model.parameters() if p.requires_grad]          # the frozen teacher's are left out
+    opt_g = torch.optim.Adam(trainable, lr=lr, betas=betas)
+    return opt_g, (torch.optim.Adam(disc.parameters(), lr=lr, betas=betas) if disc is not None else None)
 
 # %% ../nbs/10_dsnet.ipynb #c015
 def load_teacher_for(path: str | os.PathLike, cfg: DSNetConfig) -> FrozenTeacher:

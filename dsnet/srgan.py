@@ -23,10 +23,11 @@ from .backbone import NORMS, count_parameters, make_norm
 from .core import Profile, atomic_path, get_profile
 
 # %% auto #0
-__all__ = ['VGG19_LAYOUT', 'DOWNSAMPLING', 'SR_RECIPES', 'TEACHER_FORMAT', 'SRResidualBlock', 'icnr_', 'PixelShuffleUp',
-           'SRResNet', 'SRDiscriminator', 'pixel_loss', 'adversarial_loss', 'discriminator_loss', 'vgg19_layer_names',
-           'vgg19_features', 'VGGLoss', 'degrade', 'upsample_bicubic', 'psnr', 'ssim', 'SRGANConfig', 'random_crops',
-           'train_srgan', 'FrozenTeacher', 'save_teacher', 'load_teacher', 'phantom_sr_images', 'sr_quality']
+__all__ = ['VGG19_LAYOUT', 'DOWNSAMPLING', 'SR_RECIPES', 'TEACHER_FORMAT', 'SR_SUFFIXES', 'SRResidualBlock', 'icnr_',
+           'PixelShuffleUp', 'SRResNet', 'SRDiscriminator', 'pixel_loss', 'adversarial_loss', 'discriminator_loss',
+           'vgg19_layer_names', 'vgg19_features', 'VGGLoss', 'degrade', 'upsample_bicubic', 'psnr', 'ssim',
+           'SRGANConfig', 'random_crops', 'CropBatches', 'train_srgan', 'FrozenTeacher', 'save_teacher', 'load_teacher',
+           'PhantomSRImages', 'phantom_sr_images', 'FolderSRImages', 'sr_quality']
 
 # %% ../nbs/07_srgan.ipynb #c005
 class SRResidualBlock(nn.Module):
@@ -303,48 +304,91 @@ class SRGANConfig:
         return dataclasses.asdict(self)
 
 # %% ../nbs/07_srgan.ipynb #c026
-def random_crops(images: torch.Tensor, size: int, count: int, generator: torch.Generator) -> torch.Tensor:
-    "`count` random size×size crops of (N, C, H, W) `images`, each randomly flipped and rotated by k·90°."
-    n, _, height, width = images.shape
-    index = torch.randint(n, (count,), generator=generator)
-    top = torch.randint(height - size + 1, (count,), generator=generator)
-    left = torch.randint(width - size + 1, (count,), generator=generator)
-    turns, flips = torch.randint(4, (count,), generator=generator), torch.randint(2, (count,), generator=generator)
+def random_crops(images, size: int, count: int, generator: torch.Generator) -> torch.Tensor:
+    """`count` random size×size crops, each randomly flipped and rotated by k·90°.
+
+    Args:
+        images: a (N, C, H, W) tensor, or any sequence whose item `i` is a (C, H, W) image (a streaming dataset: only
+            the drawn items are read).
+        generator: the source of every random choice (image, position, flip, turn).
+    Returns: (count, C, size, size) float32."""
     crops = []
-    for i, t, l, k, f in zip(index.tolist(), top.tolist(), left.tolist(), turns.tolist(), flips.tolist()):
-        crop = torch.rot90(images[i, :, t:t + size, l:l + size], k, dims=(1, 2))
+    for _ in range(count):
+        i = int(torch.randint(len(images), (1,), generator=generator))
+        image = torch.as_tensor(images[i], dtype=torch.float32)
+        height, width = image.shape[-2:]
+        if height < size or width < size:
+            raise ValueError(f"random_crops: image {i} is {height}×{width}, smaller than the {size}×{size} crop")
+        t, l, k, f = (int(torch.randint(n, (1,), generator=generator)) for n in (height - size + 1, width - size + 1, 4, 2))
+        crop = torch.rot90(image[:, t:t + size, l:l + size], k, dims=(1, 2))
         crops.append(crop.flip(-1) if f else crop)
     return torch.stack(crops)
 
 
-def train_srgan(hr_images: torch.Tensor | np.ndarray, config: SRGANConfig | None = None, steps: int | None = None,
+class CropBatches(torch.utils.data.Dataset):
+    """Item `step` is that step's batch of random crops (`random_crops`), drawn from a generator seeded by
+    (seed, step): the same crops in any order and with any number of loader workers.
+
+    Args:
+        images: see `random_crops`.
+        size, batch_size: crop side and crops per step.
+        steps: number of steps (the dataset's length).
+        seed: the seed of the draws."""
+    def __init__(self, images, size: int, batch_size: int, steps: int, seed: int = 0):
+        self.images, self.size, self.batch_size, self.steps, self.seed = images, size, batch_size, steps, seed
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, step: int) -> torch.Tensor:
+        return random_crops(self.images, self.size, self.batch_size, torch.Generator().manual_seed(self.seed * 1_000_003 + step))
+
+
+def _as_images(hr_images, in_channels: int):
+    "A tensor for arrays, the object itself for a dataset; its first item's shape (C, H, W)."
+    if isinstance(hr_images, (np.ndarray, torch.Tensor)):
+        images = torch.as_tensor(hr_images, dtype=torch.float32)
+        if images.ndim != 4 or images.shape[1] != in_channels or len(images) == 0:
+            raise ValueError(f"train_srgan: expected hr_images of shape (N, {in_channels}, H, W), got {tuple(images.shape)}")
+        return images, tuple(images.shape[1:])
+    if len(hr_images) == 0:
+        raise ValueError(f"train_srgan: the training images ({type(hr_images).__name__}) are empty")
+    first = torch.as_tensor(hr_images[0])
+    if first.ndim != 3 or first.shape[0] != in_channels:
+        raise ValueError(f"train_srgan: expected items of shape ({in_channels}, H, W) from {type(hr_images).__name__}, "
+                         f"got {tuple(first.shape)}")
+    return hr_images, tuple(first.shape)
+
+
+def train_srgan(hr_images, config: SRGANConfig | None = None, steps: int | None = None,
                 vgg_weights: str | os.PathLike | None = None, device: str | torch.device = "cpu",
-                progress: bool = True) -> tuple[SRResNet, list[dict]]:
+                progress: bool = True, workers: int = 0) -> tuple[SRResNet, list[dict]]:
     """Self-supervised SRGAN training: down-sample `hr_images` by `config.scale` and learn them back.
 
     Args:
-        hr_images: (N, C, H, W) training images in [0, 1], H and W ≥ `config.hr_size`.
+        hr_images: (N, C, H, W) training images in [0, 1], H and W ≥ `config.hr_size`, or a dataset of (C, H, W)
+            images (read or rendered when drawn; e.g. `PhantomSRImages`, `FolderSRImages`).
         config: the settings (default `SRGANConfig.from_profile()`).
         steps: optimiser steps (default `config.steps()`); the first `pretrain_fraction` use the pixel loss only.
         vgg_weights: a VGG19 state dict file for the VGG content loss in the adversarial phase; None: MSE content.
         device: where to train.
         progress: show a progress bar.
+        workers: loader processes preparing the crops in the background (0: in this process).
     Returns: (the generator in eval mode on the CPU, history: one dict per step with step, phase, pixel, adversarial
     and discriminator losses).
     """
     config = config or SRGANConfig.from_profile()
-    images = torch.as_tensor(hr_images, dtype=torch.float32)
-    if images.ndim != 4 or images.shape[1] != config.in_channels:
-        raise ValueError(f"train_srgan: expected hr_images of shape (N, {config.in_channels}, H, W), got {tuple(images.shape)}")
+    images, shape = _as_images(hr_images, config.in_channels)
     size = config.hr_size - config.hr_size % config.scale
-    if min(images.shape[-2:]) < size or size < config.scale:
-        raise ValueError(f"train_srgan: images of {images.shape[-2]}×{images.shape[-1]} are smaller than the "
+    if min(shape[-2:]) < size or size < config.scale:
+        raise ValueError(f"train_srgan: images of {shape[-2]}×{shape[-1]} are smaller than the "
                          f"{size}×{size} training crop (config.hr_size)")
     steps = config.steps() if steps is None else steps
     pretrain_steps = round(steps * config.pretrain_fraction)
     vgg_loss = VGGLoss(vgg_weights).to(device) if vgg_weights is not None else None      # None: MSE content loss
     torch.manual_seed(config.seed)
-    batches = torch.Generator().manual_seed(config.seed)
+    batches = torch.utils.data.DataLoader(CropBatches(images, size, config.batch_size, steps, config.seed), batch_size=None,
+                                          num_workers=workers, pin_memory=torch.device(device).type == "cuda")
     generator = SRResNet(config.in_channels, config.width, config.blocks, config.scale, config.norm,
                          config.bicubic_skip).to(device)
     discriminator = SRDiscriminator(config.in_channels, config.disc_width, config.norm).to(device)
@@ -352,9 +396,9 @@ def train_srgan(hr_images: torch.Tensor | np.ndarray, config: SRGANConfig | None
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.9, 0.999))
     generator.train(); discriminator.train()
     history: list[dict] = []
-    bar = tqdm(range(steps), desc="SRGAN", disable=not progress, leave=False)
-    for step in bar:
-        hr = random_crops(images, size, config.batch_size, batches).to(device)
+    bar = tqdm(batches, total=steps, desc="SRGAN", disable=not progress, leave=False)
+    for step, hr in enumerate(bar):
+        hr = hr.to(device, non_blocking=True)
         lr_img = degrade(hr, config.scale, config.downsampling)
         record = dict(step=step, phase="pretrain" if step < pretrain_steps else "adversarial")
         sr = generator(lr_img)
@@ -387,6 +431,7 @@ class FrozenTeacher(nn.Module):
         if not isinstance(generator, SRResNet):
             raise TypeError(f"FrozenTeacher: expected an SRResNet, got {type(generator).__name__}")
         self.generator = generator.eval().requires_grad_(False)
+        self.generator.zero_grad(set_to_none=True)            # no stale gradient from its own training
         self.scale, self.in_channels, self.feature_channels = generator.scale, generator.in_channels, generator.feature_channels
 
     def train(self, mode: bool = True) -> "FrozenTeacher":
@@ -442,14 +487,83 @@ def load_teacher(path: str | os.PathLike, expected: dict | None = None) -> Froze
     return FrozenTeacher(generator)
 
 # %% ../nbs/07_srgan.ipynb #c035
+class PhantomSRImages(torch.utils.data.Dataset):
+    """`n` teacher training images, rendered on demand: item `i` is (1, size, size) float32 in [0, 1], alternately a
+    synthetic chest slice and a nodule crop from `dsnet.phantoms` at its ordinary (not the fine) resolution, in the lung
+    window.
+
+    Args:
+        n, size: number and side of the images.
+        seed: image `i` is drawn from seed `seed + i`.
+        cache: how many rendered images to keep (the most recent)."""
+    def __init__(self, n: int, size: int, seed: int = 0, cache: int = 64):
+        if n < 1 or size < 16: raise ValueError(f"PhantomSRImages: n={n}, size={size}; expected n ≥ 1 and size ≥ 16")
+        self.n, self.size, self.seed, self.cache = n, size, seed, cache
+        self._kept: dict[int, torch.Tensor] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def render(self, i: int) -> np.ndarray:
+        "Image `i` as (size, size) HU."
+        from dsnet.phantoms import KINDS, ct_slice, make_phantom
+        if i % 2 == 0: return ct_slice(self.size, self.seed + i).image
+        return make_phantom(KINDS[(i // 2) % len(KINDS)], self.size, self.seed + i).image
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        from dsnet.datasets import ct_window
+        if not 0 <= i < self.n: raise IndexError(f"PhantomSRImages: index {i} out of range 0…{self.n - 1}")
+        if i in self._kept: return self._kept[i]
+        image = torch.from_numpy(ct_window(self.render(i))[None])
+        if self.cache > 0:
+            if len(self._kept) >= self.cache: self._kept.pop(next(iter(self._kept)))    # the oldest goes
+            self._kept[i] = image
+        return image
+
+
 def phantom_sr_images(n: int, size: int, seed: int = 0) -> np.ndarray:
-    """`n` training images for the teacher, (n, 1, size, size) float32 in [0, 1]: alternately a synthetic chest slice
-    and a nodule crop from `dsnet.phantoms`, each at its ordinary (not the fine) resolution, in the lung window."""
-    from dsnet.datasets import ct_window
-    from dsnet.phantoms import KINDS, ct_slice, make_phantom
-    images = [ct_slice(size, seed + i).image if i % 2 == 0 else make_phantom(KINDS[(i // 2) % len(KINDS)], size, seed + i).image
-              for i in range(n)]
-    return ct_window(np.stack(images))[:, None]
+    "The first `n` images of `PhantomSRImages(n, size, seed)` as one array (n, 1, size, size) float32 in [0, 1]."
+    images = PhantomSRImages(n, size, seed, cache=0)
+    return np.stack([images[i].numpy() for i in range(n)])
+
+
+SR_SUFFIXES = (".png", ".dcm", ".npy")
+
+class FolderSRImages(torch.utils.data.Dataset):
+    """Real slices for the teacher, read when drawn: every `.png`, `.dcm` or `.npy` under `folder` (recursively).
+
+    16-bit PNGs are DeepLesion slices (HU = value − 32768) and DICOM files are read in HU, both put in the lung window
+    (`dsnet.datasets.ct_window`); 8-bit PNGs are taken as already windowed (value / 255); `.npy` files hold HU unless
+    they already lie in [0, 1]. Item `i`: (1, H, W) float32 in [0, 1].
+
+    Args:
+        folder: the root to search.
+        limit: use only the first `limit` files (sorted), e.g. the paper's 32,735."""
+    def __init__(self, folder: str | os.PathLike, limit: int | None = None):
+        self.folder = Path(folder)
+        if not self.folder.is_dir(): raise FileNotFoundError(f"FolderSRImages: {self.folder} is not a folder")
+        self.files = sorted(p for p in self.folder.rglob("*") if p.suffix.lower() in SR_SUFFIXES)[:limit]
+        if not self.files:
+            raise FileNotFoundError(f"FolderSRImages: no {', '.join(SR_SUFFIXES)} files under {self.folder}")
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        from dsnet.datasets import ct_window, read_deeplesion_slice, read_dicom_hu
+        from dsnet.label import read_image
+        path = self.files[i]
+        if path.suffix.lower() == ".dcm":
+            image = ct_window(read_dicom_hu(path)[0])
+        elif path.suffix.lower() == ".npy":
+            raw = np.load(path).astype(np.float32)
+            image = raw if raw.min() >= 0 and raw.max() <= 1 else ct_window(raw)
+        else:
+            raw = read_image(path)
+            image = ct_window(read_deeplesion_slice(path)) if raw.dtype == np.uint16 else raw.astype(np.float32) / 255
+        if image.ndim != 2:
+            raise ValueError(f"{path}: expected a single-channel 2-D slice, got shape {image.shape}")
+        return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)[None])
 
 # %% ../nbs/07_srgan.ipynb #c041
 def sr_quality(teacher: Callable, hr_images: np.ndarray | torch.Tensor, scale: int = 4, mode: str = "area") -> dict:
