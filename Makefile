@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MPLBACKEND := Agg
 
-.PHONY: setup demo test test-notebooks bench clean-nbs
+.PHONY: setup demo test test-notebooks test-browser test-gpu bench clean-nbs
 
 setup:
 	bash tools/setup.sh
@@ -17,6 +17,16 @@ demo: setup
 test: setup
 	bash tools/check_sync.sh
 	DSNET_PROFILE=$${DSNET_PROFILE:-quick} $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env nbs tests -q
+
+## The browser tests alone (tests/browser: JupyterLab + the system Chromium; skipped with a message when it is missing).
+## DSNET_BROWSER_NOTEBOOKS=all|none|names picks the notebooks of the every-notebook pass. make test runs them too.
+test-browser: setup
+	DSNET_PROFILE=$${DSNET_PROFILE:-quick} $(PY) -m pytest -p no:cacheprovider tests/browser -q
+
+## What only a GPU can check, in one short call: training notebooks and tests on the GPU, a paper-width smoke run of
+## every Table 3 row and bench/bench_train.py (tools/test_gpu.sh; skipped with a message where no GPU is visible).
+test-gpu:
+	bash tools/test_gpu.sh
 
 bench: setup
 	$(PY) bench/bench_softmask.py

@@ -215,7 +215,8 @@ def adversarial_step(model: nn.Module, disc: nn.Module | None, batch, opt_g: tor
             with amp():
                 fake = plain_disc(image, probabilities).float()
         losses = total_loss(probabilities, mask, soft, cfg, fake)
-        losses["aux"] = plain_model.auxiliary_loss(mask, soft).float() if hasattr(plain_model, "auxiliary_loss") else probabilities.new_zeros(())
+        aux = plain_model.auxiliary_loss(mask, soft).float() if hasattr(plain_model, "auxiliary_loss") else probabilities.new_zeros(())
+        losses["aux"] = cfg.lambda_seg * aux                   # side heads weighted as the main head's DICE term
         losses["total"] = losses["total"] + losses["aux"]
         _check_finite("adversarial_step", **losses)
         losses["total"].backward()
