@@ -71,13 +71,14 @@ PROFILES: dict[str, Profile] = {
         name="quick", n_lnsm=150, n_lidc=60, n_isbi=30, n_promise=40, folds=2,
         width=8, depth=3, cbam_reduction=4, disc_width=8,
         sr_width=8, sr_blocks=2, sr_hr_size=64, sr_train_images=64, sr_epochs=2, sr_steps=300, sr_recipe="fast",
-        isbi_crop=64, promise_size=64, epochs=2, train_steps=40, workers=2, bench_repeats=15,
+        isbi_crop=64, promise_size=64, epochs=2, train_steps=40, resolution="label", workers=2, bench_repeats=15,
     ),
-    # Choice: the smallest sizes at which the rows of Table 3 still differ on a 2-core CPU; see 22_table3_ablation
+    # Choice: what the whole reproduction (about 60 training runs, 04_datasets to 26_reproduce) can afford in two hours
+    # on two CPU cores: 1,000 steps a run, narrow networks, a small teacher, the fusion at the label's resolution
     "cpu": Profile(
         name="cpu", width=16, depth=4, cbam_reduction=4, disc_width=16,
-        sr_width=16, sr_blocks=4, sr_hr_size=128, sr_train_images=512, sr_epochs=2, sr_steps=1500, sr_recipe="fast",
-        isbi_crop=128, promise_size=128, epochs=6, train_steps=0, resolution="label", workers=2, bench_repeats=20,
+        sr_width=8, sr_blocks=2, sr_hr_size=128, sr_train_images=512, sr_epochs=2, sr_steps=1500, sr_recipe="fast",
+        isbi_crop=64, promise_size=128, epochs=4, train_steps=1000, resolution="label", workers=2, bench_repeats=20,
     ),
 }
 
