@@ -3,6 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MPLBACKEND := Agg
+# the notebooks that make test also runs in JupyterLab + Chromium (every notebook: make test-browser, about 40 min)
+CI_BROWSER_NOTEBOOKS ?= none
 
 .PHONY: setup demo test test-notebooks test-browser test-gpu bench clean-nbs
 
@@ -16,7 +18,8 @@ demo: setup
 ## Library in sync with the notebooks, then every notebook run top to bottom (quick profile) and the tests.
 test: setup
 	bash tools/check_sync.sh
-	DSNET_PROFILE=$${DSNET_PROFILE:-quick} $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env nbs tests -q
+	DSNET_PROFILE=$${DSNET_PROFILE:-quick} DSNET_BROWSER_NOTEBOOKS=$${DSNET_BROWSER_NOTEBOOKS:-$(CI_BROWSER_NOTEBOOKS)} \
+	  $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env nbs tests -q --durations=25
 
 ## The browser tests alone (tests/browser: JupyterLab + the system Chromium; skipped with a message when it is missing).
 ## DSNET_BROWSER_NOTEBOOKS=all|none|names picks the notebooks of the every-notebook pass. make test runs them too.

@@ -30,6 +30,7 @@ class Profile:
     n_lidc: int = 986              # LIDC: 387 / 55 / 544 nodules (Experiment)
     n_isbi: int = 300              # ISBI after augmentation: 210 / 60 / 30 (Accurate other medical images)
     n_promise: int = 655           # PROMISE after augmentation: 460 / 65 / 130
+    isbi_slices: int = 30          # ISBI 2012: its 30 labelled slices (quick: fewer, each predicted whole costs seconds)
     isbi_crop: int = 256           # Choice: ISBI trains on random crops of this side (whole 512×512 slices are predicted)
     promise_size: int = 256        # Choice: PROMISE12 slices are resized to this side (their sizes vary, 256–512)
     folds: int = 4                 # "K-fold cross-validation of 4-folds"
@@ -71,7 +72,7 @@ PROFILES: dict[str, Profile] = {
         name="quick", n_lnsm=150, n_lidc=60, n_isbi=30, n_promise=40, folds=2,
         width=8, depth=3, cbam_reduction=4, disc_width=8,
         sr_width=8, sr_blocks=2, sr_hr_size=64, sr_train_images=64, sr_epochs=2, sr_steps=300, sr_recipe="fast",
-        isbi_crop=64, promise_size=64, epochs=2, train_steps=40, resolution="label", workers=2, bench_repeats=15,
+        isbi_slices=8, isbi_crop=64, promise_size=64, epochs=2, train_steps=40, resolution="label", workers=2, bench_repeats=15,
     ),
     # Choice: what the whole reproduction (about 60 training runs, 04_datasets to 26_reproduce) can afford in two hours
     # on two CPU cores: 1,000 steps a run, narrow networks, a small teacher, the fusion at the label's resolution

@@ -28,7 +28,10 @@ from .train import summarize_runs, train_run
 from .trainconfig import ROWS, TrainConfig, load_plugins
 
 # %% auto #0
-__all__ = ['RUNS_ENV', 'runs_root', 'run_folder', 'set_aside', 'fold_configs', 'is_finished', 'ensure_run']
+__all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'SEEDS', 'PAPER_ONLY', 'TABLE_METHODS', 'TABLES', 'runs_root', 'run_folder',
+           'set_aside', 'fold_configs', 'is_finished', 'ensure_run', 'DataChoice', 'choose_data', 'PlannedRun', 'plan',
+           'distinct_configs', 'run_units', 'prepare_caches', 'run_plan', 'step_seconds', 'planned_steps',
+           'estimate_seconds']
 
 # %% ../nbs/13_experiments.ipynb #c005
 RUNS_ENV = "DSNET_RUNS"
@@ -79,3 +82,191 @@ def ensure_run(cfg: TrainConfig, progress: bool = False, log: list | None = None
                                                            for _, f in fold_configs(cfg)):
             summarize_runs(folder, [f for _, f in fold_configs(cfg)], "folds")
     return folder
+
+# %% ../nbs/13_experiments.ipynb #c008
+DATA_ROLES = {   # role: (folder under the data root, what must be inside, the source name, where the data comes from)
+    "lnsm": ("lnsm", "manifest.csv", "lnsm", "DeepLesion (https://nihcc.app.box.com/v/DeepLesion), built into LNSM by dsnet.datasets.build_lnsm"),
+    "lidc": ("lidc/patches", "*.npz", "lidc", "LIDC-IDRI (https://www.cancerimagingarchive.net), patches with rater_masks / consensus50"),
+    "isbi": ("isbi2012", "train", "isbi", "the ISBI 2012 EM segmentation challenge (train-volume.tif, train-labels.tif)"),
+    "promise": ("promise12", "Case*.mhd", "promise", "the PROMISE12 challenge (https://promise12.grand-challenge.org)"),
+}
+SYNTHETIC = {"lnsm": "lnsm-synthetic", "lidc": "lidc-synthetic"}
+
+@dataclass
+class DataChoice:
+    "What one role of the reproduction trains on: the source, its folder (\"\" = the default), and why."
+    source: str | None
+    root: str
+    note: str
+
+def choose_data(data_root: str | os.PathLike | None = None, fallback: bool = False) -> dict[str, DataChoice]:
+    "The source of each role (see the table above); a missing role under `data_root` is an error unless `fallback`."
+    out = {}
+    for role, (sub, pattern, source, origin) in DATA_ROLES.items():
+        if data_root:
+            folder = Path(data_root) / sub
+            if folder.is_dir() and any(folder.glob(pattern)):
+                out[role] = DataChoice(source, str(folder), f"real {source} from {folder}"); continue
+            if not fallback:
+                raise FileNotFoundError(f"--data-root {data_root}: no {sub}/{pattern} for {role} (looked in {folder}); "
+                                        f"get it from {origin}, or pass --fallback-synthetic")
+        if role in SYNTHETIC:
+            out[role] = DataChoice(SYNTHETIC[role], "", f"synthetic {role} (phantoms, dsnet.phantoms)")
+        elif role == "isbi" and shared_data_dir("isbi2012") is not None:
+            out[role] = DataChoice("isbi", "", f"the real ISBI 2012 sample in {shared_data_dir('isbi2012')}")
+        else:
+            out[role] = DataChoice(None, "", f"{role}: no data (get it from {origin}); its runs are skipped")
+    return out
+
+# %% ../nbs/13_experiments.ipynb #c011
+SEEDS = {"quick": (0,), "cpu": (0,), "paper": (0, 1, 2)}
+PAPER_ONLY = {"cascaded-cnn": "about 1.5 s a training step on a CPU, 30 times UNet: rerun with the paper profile (GPU) only"}
+TABLE_METHODS = {
+    "table1": ["unet", "deeplabv3plus", "attention-unet", "unetpp", "cenet", "unet3plus", "infnet", "medt", "dsnet"],
+    "table2": ["unet", "cascaded-cnn", "dsnet"],
+    "table3": list(ROWS),
+    "table5": ["unet", "unet3plus", "infnet", "medt", "dsnet"],
+}
+TABLES = ("table1", "table2", "table3", "table4", "table5")
+
+@dataclass(frozen=True)
+class PlannedRun:
+    "One entry of the plan: the table and role it serves, and the configuration (a K-fold one stands for K runs)."
+    table: str
+    role: str
+    cfg: TrainConfig
+
+def plan(profile: str, only: tuple[str, ...] = TABLES, data: dict[str, DataChoice] | None = None,
+         **changes) -> tuple[list[PlannedRun], list[str]]:
+    """The runs behind the tables in `only`, and the notes on what is skipped and why.
+
+    Args:
+        data: `choose_data(...)` (default: without a data root); changes: TrainConfig changes for every run (e.g. device)."""
+    p = get_profile(profile)
+    data = data or choose_data()
+    entries, notes = [], []
+    def add(table, role, model, folds=0, seeds=(0,)):
+        choice = data[role]
+        if choice.source is None:
+            notes.append(f"{table}: {choice.note}"); return
+        if model in PAPER_ONLY and profile != "paper":
+            notes.append(f"{table}: {model} not rerun at the {profile} profile ({PAPER_ONLY[model]})"); return
+        for s in seeds:
+            cfg = TrainConfig.from_profile(p, model=model, data=choice.source, data_root=choice.root, folds=folds, seed=s, **changes)
+            entries.append(PlannedRun(table, role, cfg))
+    for table in only:
+        if table == "table1":
+            for m in TABLE_METHODS["table1"]: add(table, "lnsm", m, seeds=SEEDS[profile])
+        elif table == "table2":
+            for m in TABLE_METHODS["table2"]: add(table, "lidc", m, folds=p.folds)
+        elif table == "table3":
+            for m in TABLE_METHODS["table3"]: add(table, "lnsm", m, seeds=SEEDS[profile])
+            for m in TABLE_METHODS["table3"]: add(table, "lidc", m, folds=p.folds)
+        elif table == "table4":
+            add(table, "lnsm", "dsnet")
+        elif table == "table5":
+            for role in ("isbi", "promise"):
+                for m in TABLE_METHODS["table5"]: add(table, role, m, folds=p.folds)
+        else:
+            raise ValueError(f"unknown table {table!r}: expected one of {TABLES}")
+    return entries, notes
+
+def distinct_configs(entries: list[PlannedRun]) -> list[TrainConfig]:
+    "The configurations to train, each once (Tables 1, 3 and 4 share runs)."
+    seen, out = set(), []
+    for e in entries:
+        if run_folder(e.cfg) not in seen:
+            seen.add(run_folder(e.cfg)); out.append(e.cfg)
+    return out
+
+# %% ../nbs/13_experiments.ipynb #c014
+def run_units(cfgs: list[TrainConfig]) -> list[tuple[TrainConfig, Path]]:
+    "The single runs (one per fold) of `cfgs` that are not finished yet."
+    return [(c, f) for cfg in cfgs for c, f in fold_configs(cfg) if not (f / "summary.json").is_file() or _is_stale(f, c)]
+
+def _train_unit(cfg_dict: dict, folder: str, threads: int) -> str:
+    "One run in a worker process (spawned: it imports the comparison methods itself)."
+    torch.set_num_threads(threads)
+    load_plugins()
+    cfg = TrainConfig.from_dict(cfg_dict)
+    if Path(folder).exists() and _is_stale(Path(folder), cfg): set_aside(Path(folder))
+    train_run(cfg, folder, resume=True, progress=False)
+    return folder
+
+def prepare_caches(cfgs: list[TrainConfig], progress: bool = True) -> None:
+    "Label every data source and train every SR teacher the runs need, one at a time (the runs then only read them)."
+    for cfg in {c.data + c.data_root + str(c.n_items): c for c in cfgs}.values():
+        load_source(cfg)
+    for cfg in {str(c.srgan_config()) + c.data + c.data_root: c for c in cfgs if c.needs_teacher}.values():
+        ensure_teacher(cfg, progress=progress)
+
+def run_plan(cfgs: list[TrainConfig], jobs: int = 1, progress: bool = True, log: list | None = None) -> list[Path]:
+    "Train what `cfgs` need (see above); returns their finished run folders."
+    load_plugins()
+    prepare_caches(cfgs, progress)
+    units = run_units(cfgs)
+    for c, f in units:
+        if f.exists() and _is_stale(f, c): set_aside(f, log)
+    bar = tqdm(total=len(units), desc="training runs", unit="run", disable=not progress)
+    if jobs <= 1:
+        for c, f in units:
+            train_run(c, f, resume=True, progress=False); bar.update(1)
+    else:
+        import multiprocessing
+        from dsnet import experiments                 # the library's function (a notebook's own copy cannot be pickled)
+        threads = max(1, (os.cpu_count() or jobs) // jobs)
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(experiments._train_unit, c.to_dict(), str(f), threads) for c, f in units]
+            for future in as_completed(futures):
+                future.result(); bar.update(1)
+    bar.close()
+    return [ensure_run(cfg, log=log) for cfg in cfgs]       # the cross-validation summaries (nothing left to train)
+
+def step_seconds(cfg: TrainConfig, steps: int = 3) -> float:
+    "Median seconds of one training step of `cfg`'s network at its training side, on this machine (untrained teacher)."
+    from dsnet.adversarial import adversarial_step
+    from dsnet.model import build_discriminator, make_optimizers
+    from dsnet.srgan import SRResNet
+    from dsnet.trainconfig import build_network
+    p = cfg.sizes()
+    net = build_network(cfg, SRResNet(1, p.sr_width, p.sr_blocks, p.sr_scale) if cfg.needs_teacher else None)
+    disc = build_discriminator(cfg.model_config()) if cfg.loss_config().gan_loss else None
+    opt_g, opt_d = make_optimizers(net, disc, cfg.lr)
+    side = cfg.train_side
+    soft = torch.rand(1, 1, side, side)
+    batch = {"image": torch.rand(1, 1, side, side), "mask": (soft > 0.5).float(), "soft": soft}
+    times = []
+    for i in range(steps + 1):
+        start = time.perf_counter(); adversarial_step(net, disc, batch, opt_g, opt_d, cfg.loss_config())
+        if i: times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+def planned_steps(cfg: TrainConfig) -> int:
+    "The optimiser steps one run (one fold) of `cfg` will make, from the paper's split proportions."
+    from dsnet.datasets import PAPER_SPLITS
+    key = {"lnsm-synthetic": "lnsm", "lidc-synthetic": "lidc"}.get(cfg.data, cfg.data)
+    tr, va, te = PAPER_SPLITS[key]
+    n = cfg.n_items or {"isbi": 30, "lidc": 27, "lnsm": 1500, "promise": 50}.get(cfg.data, 1000)
+    n_train = n * (1 - 1 / cfg.folds) * tr / (tr + va) if cfg.folds else n * tr / (tr + va + te)
+    if cfg.data in ("isbi", "promise"): n_train *= cfg.crops_per_image
+    per_epoch = max(1, int(n_train) // cfg.batch_size)
+    steps = per_epoch * cfg.epochs
+    return min(steps, cfg.train_steps) if cfg.train_steps else steps
+
+def estimate_seconds(cfgs: list[TrainConfig], jobs: int = 1, overhead: float = 1.25) -> dict:
+    "How long training the unfinished runs of `cfgs` should take here (see above): total seconds, and per method."
+    load_plugins()
+    units = run_units(cfgs)
+    cost: dict[tuple, float] = {}
+    per_method: dict[str, float] = {}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, (os.cpu_count() or jobs) // max(jobs, 1)))
+    try:
+        for c, _ in units:
+            key = (c.model, c.train_side, c.profile)
+            if key not in cost: cost[key] = step_seconds(c)
+            per_method[c.model] = per_method.get(c.model, 0.0) + cost[key] * planned_steps(c) * overhead
+    finally:
+        torch.set_num_threads(threads)
+    total = sum(per_method.values())
+    return {"runs": len(units), "seconds": total / max(jobs, 1), "cpu_seconds": total, "per_method": per_method}

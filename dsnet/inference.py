@@ -30,18 +30,19 @@ def pad_to_multiple(image: Tensor, multiple: int) -> tuple[Tensor, tuple[int, in
         image = torch.nn.functional.pad(image, (0, pw, 0, ph), mode=mode)
     return image, (h, w)
 
-def tile_starts(length: int, tile: int) -> list[int]:
-    "Starts of overlapping tiles (stride tile / 2) covering `length`, the last one flush with the end."
+def tile_starts(length: int, tile: int, stride: int | None = None) -> list[int]:
+    "Starts of tiles covering `length` (stride `tile / 2` by default: overlapping), the last one flush with the end."
     if length <= tile: return [0]
-    starts = list(range(0, length - tile, tile // 2))
+    starts = list(range(0, length - tile, stride or tile // 2))
     return starts + [length - tile]
 
 @torch.no_grad()
-def predict_probabilities(model: nn.Module, images, batch_size: int = 16, tile: int | None = None,
+def predict_probabilities(model: nn.Module, images, batch_size: int | None = None, tile: int | None = None,
                           multiple: int | None = None, autocast_dtype: torch.dtype | None = None) -> np.ndarray:
     """Probabilities σ(logits) of `model` for `images` (N, H, W) or (N, 1, H, W) in [0, 1].
 
     Args:
+        batch_size: images per forward pass (default: 16 of 64×64, fewer for larger images: the same pixels).
         tile: predict images larger than this by overlapping tiles (see above); None: whole images.
         multiple: pad sides to multiples of this (default: `side_multiple(model)`).
         autocast_dtype: e.g. torch.bfloat16 on a GPU.
@@ -51,6 +52,10 @@ def predict_probabilities(model: nn.Module, images, batch_size: int = 16, tile: 
     x = torch.as_tensor(np.asarray(images, np.float32))
     x = x[:, None] if x.ndim == 3 else x
     multiple = multiple or side_multiple(net)
+    fixed = getattr(net, "fixed_side", None)          # a network built for one side only (MedT): tiles of that side
+    if fixed: tile, multiple = fixed, fixed
+    stride = tile if fixed else None
+    batch_size = batch_size or max(1, 16 * 64 * 64 // (x.shape[-1] * x.shape[-2]))
     was_training = net.training
     net.eval()
     out = []
@@ -61,8 +66,8 @@ def predict_probabilities(model: nn.Module, images, batch_size: int = 16, tile: 
             prob = torch.zeros(len(batch), 1, h, w, device=device)
             count = torch.zeros(1, 1, h, w, device=device)
             t = tile if tile and max(h, w) > tile else None
-            for top in (tile_starts(h, t) if t else [0]):
-                for left in (tile_starts(w, t) if t else [0]):
+            for top in (tile_starts(h, t, stride) if t else [0]):
+                for left in (tile_starts(w, t, stride) if t else [0]):
                     part = batch[..., top:top + (t or h), left:left + (t or w)]
                     padded, (ph, pw) = pad_to_multiple(part, multiple)
                     with torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):

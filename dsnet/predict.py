@@ -91,8 +91,7 @@ def predict_image(model: nn.Module, cfg: TrainConfig, image: np.ndarray, tile: i
     "The probability map (H, W) of one image and how it was fitted (padding, tiles)."
     h, w = image.shape
     m = side_multiple(model)
-    side = cfg.train_side
-    tile = tile if tile is not None else (side if max(h, w) > 2 * side else None)
+    tile = tile if tile is not None else cfg.infer_tile
     prob = predict_probabilities(model, image[None], tile=tile, multiple=m)[0]
     fit = f"tiles of {tile}×{tile}, stride {tile // 2}, averaged" if tile and max(h, w) > tile else "whole image"
     if h % m or w % m: fit += f"; padded by reflection to multiples of {m}"
@@ -197,7 +196,7 @@ def predict_main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--device", default="cpu", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--threshold", type=float, default=None, help="binarisation threshold (default: the run's, from summary.json, else 0.5)")
-    p.add_argument("--tile", type=int, default=None, help="tile side for large images (default: the training side, for images over twice it)")
+    p.add_argument("--tile", type=int, default=None, help="images larger than this are predicted in overlapping tiles of this side (default: the run's infer_tile, 512)")
     p.add_argument("--teacher", default=None, help="the SR teacher's file when it is not where the checkpoint says")
     p.add_argument("--overwrite", action="store_true", help="redo images whose outputs exist")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 # %% auto #0
-__all__ = ['TRIMAP_BACKGROUND', 'TRIMAP_UNKNOWN', 'TRIMAP_FOREGROUND', 'to_unit_float', 'check_plane', 'as_trimap',
+__all__ = ['TRIMAP_BACKGROUND', 'TRIMAP_UNKNOWN', 'TRIMAP_FOREGROUND', 'SSOR_OMEGA', 'to_unit_float', 'check_plane', 'as_trimap',
            'closed_form_alpha', 'warm_up', 'composite_sample', 'closed_form_system', 'binarize', 'show_soft_mask']
 
 # %% ../nbs/00_softmask.ipynb #c005
@@ -97,160 +97,210 @@ def _scan_trimap(t):  # pragma: no cover (numba)
 
 # %% ../nbs/00_softmask.ipynb #c011
 @njit(cache=True, nogil=True)
-def _assemble_band(img, known_alpha, index, n_unknown, eps, r):  # pragma: no cover (numba)
-    """Matting system restricted to the unknown pixels, as compact stencil rows.
+def _assemble_band(img, known_alpha, pos, eps, r):  # pragma: no cover (numba)
+    """Matting system restricted to the unknown pixels `pos` (flat positions, raster order), as fixed stencil rows.
 
-    Returns (A, nbr, count, diag, rhs, guess): row u of L_UU holds `count[u]` off-diagonal coefficients A[u, :count[u]] at
-    the unknown pixels nbr[u, :count[u]], and its diagonal diag[u]; rhs = -L_UK alpha_K; guess is the solver's starting
-    guess (each unknown pixel's intensity placed between the mean known foreground and background intensities near
-    the band)."""
+    Returns (lo_A, lo_nbr, up_A, up_nbr, diag, rhs, guess), n = len(pos), H = (4r+1)^2 // 2 (12 for r = 1):
+    lo_A, lo_nbr (n, H): coefficients of row u with its earlier neighbours (farthest first) and their indices;
+    up_A, up_nbr (n, H): row u's later neighbours, stored at row n-1-u with indices n-1-j (farthest first);
+    an absent neighbour has coefficient 0 and index n; diag (n,) the diagonal; rhs = -L_UK alpha_K; guess the
+    solver's starting point (each unknown pixel's intensity placed between the mean known fore- and background)."""
     h, w, c = img.shape
-    side = 4 * r + 1
-    S = side * side
-    centre = S // 2
-    size = 2 * r + 1
-    n = size * size
-    inv_n = 1.0 / n
-    A = np.zeros((n_unknown, S))
-    nbr = np.full((n_unknown, S), n_unknown, np.int32)   # n_unknown = no unknown neighbour in that slot
-    rhs = np.zeros(n_unknown)
-    y0, y1, x0, x1 = h, -1, w, -1                        # bounding box of the unknown band
-    for y in range(h):
-        for x in range(w):
-            if index[y, x] >= 0:
-                y0 = min(y0, y); y1 = max(y1, y); x0 = min(x0, x); x1 = max(x1, x)
-    todo = np.zeros((h, w), np.bool_)                    # window centres that touch an unknown pixel
-    for y in range(y0, y1 + 1):
-        for x in range(x0, x1 + 1):
-            if index[y, x] >= 0:
-                for yy in range(max(y - r, r), min(y + r, h - r - 1) + 1):
-                    for xx in range(max(x - r, r), min(x + r, w - r - 1) + 1):
-                        todo[yy, xx] = True
-    slot = np.empty((n, n), np.int64)                    # stencil slot of pixel kj seen from pixel ki
-    for ki in range(n):
-        for kj in range(n):
-            slot[ki, kj] = (kj // size - ki // size + 2 * r) * side + (kj % size - ki % size + 2 * r)
-    d = np.empty((n, 3)); m = np.empty((n, 3)); idx = np.empty(n, np.int64); ka = np.empty(n)
-    P = np.empty((n, n))                                 # the window's pair terms
-    f_sum, f_n, b_sum, b_n = 0.0, 0, 0.0, 0
-    for y in range(max(y0 - r, r), min(y1 + r, h - r - 1) + 1):
-        for x in range(max(x0 - r, r), min(x1 + r, w - r - 1) + 1):
-            if not todo[y, x]: continue
-            k = 0
-            for yy in range(y - r, y + r + 1):
-                for xx in range(x - r, x + r + 1):
-                    idx[k] = index[yy, xx]; ka[k] = known_alpha[yy, xx]
-                    d[k, 0] = img[yy, xx, 0]
-                    if c == 3:
-                        d[k, 1] = img[yy, xx, 1]; d[k, 2] = img[yy, xx, 2]
-                    if idx[k] < 0:                       # known pixels near the band: for the initial guess
-                        grey = d[k, 0] if c == 1 else (d[k, 0] + d[k, 1] + d[k, 2]) / 3.0
-                        if ka[k] > 0.5:
-                            f_sum += grey; f_n += 1
-                        else:
-                            b_sum += grey; b_n += 1
-                    k += 1
-            if c == 1:                                   # grey: P_ij = -(1 + d_i d_j / (var + eps/|w|)) / |w|
-                mu = 0.0
-                for k in range(n): mu += d[k, 0]
+    n_unknown = len(pos); last = n_unknown - 1
+    size = 2 * r + 1; nw = size * size; inv_n = 1.0 / nw                # window side, pixels per window
+    side = 4 * r + 1; R = 2 * r; half = side * side // 2; stride = half + 1
+    y0 = pos[0] // w; y1 = pos[last] // w; x0 = w; x1 = -1               # the grid: band's box grown by 2r
+    for u in range(n_unknown):
+        x0 = min(x0, pos[u] % w); x1 = max(x1, pos[u] % w)
+    gy0 = y0 - R; gx0 = x0 - R; gh = y1 - y0 + 1 + 2 * R; gw = x1 - x0 + 1 + 2 * R
+    gidx = np.full(gh * gw, -1, np.int64)                                # unknown index of each grid pixel, or -1
+    gka = np.zeros(gh * gw)                                              # known alpha (0 outside the image)
+    todo = np.zeros(gh * gw, np.bool_)                                   # window centres that touch the band
+    for gy in range(max(0, -gy0), min(gh, h - gy0)):
+        for gx in range(max(0, -gx0), min(gw, w - gx0)):
+            gka[gy * gw + gx] = known_alpha[gy + gy0, gx + gx0]
+    for u in range(n_unknown):
+        y = pos[u] // w; x = pos[u] % w
+        gidx[(y - gy0) * gw + x - gx0] = u
+        for yy in range(max(y - r, r), min(y + r, h - r - 1) + 1):      # only windows inside the image
+            for xx in range(max(x - r, r), min(x + r, w - r - 1) + 1):
+                todo[(yy - gy0) * gw + xx - gx0] = True
+    poff = np.empty(nw, np.int64)                                        # grid offset of each window pixel
+    slot = np.empty(nw * nw, np.int64)                                   # slot of window pixel kj in pixel ki's row
+    soff = np.empty(half, np.int64)                                      # grid offset of each earlier slot
+    for ki in range(nw):
+        poff[ki] = (ki // size - r) * gw + ki % size - r
+        for kj in range(nw):
+            slot[ki * nw + kj] = (kj // size - ki // size + R) * side + (kj % size - ki % size + R)
+    for s in range(half):
+        soff[s] = (s // side - R) * gw + s % side - R
+    G = np.zeros(gh * gw * stride)                 # per grid pixel: couplings with its `half` earlier slots, diagonal
+    dg = np.empty(nw); d = np.empty((nw, 3)); m = np.empty((nw, 3))
+    for gy in range(r, gh - r):
+        for gx in range(r, gw - r):
+            base = gy * gw + gx
+            if not todo[base]: continue
+            if c == 1:                                 # grey: L_ij += delta_ij - (1 + g d_i d_j)/|w|, d = I - mu
+                k = 0; mu = 0.0
+                for yy in range(gy + gy0 - r, gy + gy0 + r + 1):
+                    for xx in range(gx + gx0 - r, gx + gx0 + r + 1):
+                        dg[k] = img[yy, xx, 0]; mu += dg[k]; k += 1
                 mu *= inv_n
                 v = eps * inv_n
-                for k in range(n):
-                    d[k, 0] -= mu; v += d[k, 0] * d[k, 0] * inv_n
-                g = inv_n / v
-                for ki in range(n):
-                    gd = g * d[ki, 0]
-                    for kj in range(ki, n):
-                        P[ki, kj] = -inv_n - gd * d[kj, 0]
-            else:                                        # colour: (Sigma + eps/|w| 1)^-1 by cofactors
-                mu0 = 0.0; mu1 = 0.0; mu2 = 0.0
-                for k in range(n):
-                    mu0 += d[k, 0]; mu1 += d[k, 1]; mu2 += d[k, 2]
-                mu0 *= inv_n; mu1 *= inv_n; mu2 *= inv_n
-                a00 = eps * inv_n; a01 = 0.0; a02 = 0.0; a11 = eps * inv_n; a12 = 0.0; a22 = eps * inv_n
-                for k in range(n):
-                    d[k, 0] -= mu0; d[k, 1] -= mu1; d[k, 2] -= mu2
-                    a00 += d[k, 0] * d[k, 0] * inv_n; a01 += d[k, 0] * d[k, 1] * inv_n
-                    a02 += d[k, 0] * d[k, 2] * inv_n; a11 += d[k, 1] * d[k, 1] * inv_n
-                    a12 += d[k, 1] * d[k, 2] * inv_n; a22 += d[k, 2] * d[k, 2] * inv_n
-                i00 = a11 * a22 - a12 * a12; i01 = a02 * a12 - a01 * a22; i02 = a01 * a12 - a02 * a11
-                i11 = a00 * a22 - a02 * a02; i12 = a01 * a02 - a00 * a12; i22 = a00 * a11 - a01 * a01
-                det = (a00 * i00 + a01 * i01 + a02 * i02) * n
-                for k in range(n):
-                    m[k, 0] = (i00 * d[k, 0] + i01 * d[k, 1] + i02 * d[k, 2]) / det
-                    m[k, 1] = (i01 * d[k, 0] + i11 * d[k, 1] + i12 * d[k, 2]) / det
-                    m[k, 2] = (i02 * d[k, 0] + i12 * d[k, 1] + i22 * d[k, 2]) / det
-                for ki in range(n):
-                    for kj in range(ki, n):
-                        P[ki, kj] = -inv_n - (m[ki, 0] * d[kj, 0] + m[ki, 1] * d[kj, 1] + m[ki, 2] * d[kj, 2])
-            for ki in range(n):                          # scatter each pair (ki <= kj) once: the term is symmetric
-                ui = idx[ki]
-                if ui >= 0:
-                    A[ui, centre] += P[ki, ki] + 1.0
-                for kj in range(ki + 1, n):
-                    uj = idx[kj]
-                    if ui >= 0:
-                        if uj >= 0:
-                            A[ui, slot[ki, kj]] += P[ki, kj]; nbr[ui, slot[ki, kj]] = uj
-                            A[uj, slot[kj, ki]] += P[ki, kj]; nbr[uj, slot[kj, ki]] = ui
-                        else:
-                            rhs[ui] -= P[ki, kj] * ka[kj]
-                    elif uj >= 0:
-                        rhs[uj] -= P[ki, kj] * ka[ki]
-    count = np.zeros(n_unknown, np.int32)                # compact each row: its unknown neighbours first
-    diag = np.empty(n_unknown)
-    for u in range(n_unknown):
-        diag[u] = A[u, centre]
-        k2 = 0
-        for k in range(S):
-            if k != centre and nbr[u, k] < n_unknown:
-                A[u, k2] = A[u, k]; nbr[u, k2] = nbr[u, k]; k2 += 1
-        count[u] = k2
-    guess = np.full(n_unknown, 0.5)                      # initial guess: intensity between the known means
+                for k in range(nw):
+                    dg[k] -= mu; v += dg[k] * dg[k] * inv_n
+                g = inv_n / v                          # 1 / (|w| (var + eps/|w|))
+                for ki in range(nw):                   # pixel ki: its diagonal, and its pairs with the earlier kj
+                    o = (base + poff[ki]) * stride
+                    mi = g * dg[ki]
+                    G[o + half] += 1.0 - inv_n - mi * dg[ki]
+                    for kj in range(ki): G[o + slot[ki * nw + kj]] -= inv_n + mi * dg[kj]
+                continue
+            k = 0                                      # colour: m_i = (Sigma + eps/|w| 1)^-1 d_i / |w|, by cofactors
+            for yy in range(gy + gy0 - r, gy + gy0 + r + 1):
+                for xx in range(gx + gx0 - r, gx + gx0 + r + 1):
+                    d[k, 0] = img[yy, xx, 0]; d[k, 1] = img[yy, xx, 1]; d[k, 2] = img[yy, xx, 2]
+                    k += 1
+            mu0 = 0.0; mu1 = 0.0; mu2 = 0.0
+            for k in range(nw):
+                mu0 += d[k, 0]; mu1 += d[k, 1]; mu2 += d[k, 2]
+            mu0 *= inv_n; mu1 *= inv_n; mu2 *= inv_n
+            a00 = eps * inv_n; a01 = 0.0; a02 = 0.0; a11 = eps * inv_n; a12 = 0.0; a22 = eps * inv_n
+            for k in range(nw):
+                d[k, 0] -= mu0; d[k, 1] -= mu1; d[k, 2] -= mu2
+                a00 += d[k, 0] * d[k, 0] * inv_n; a01 += d[k, 0] * d[k, 1] * inv_n
+                a02 += d[k, 0] * d[k, 2] * inv_n; a11 += d[k, 1] * d[k, 1] * inv_n
+                a12 += d[k, 1] * d[k, 2] * inv_n; a22 += d[k, 2] * d[k, 2] * inv_n
+            i00 = a11 * a22 - a12 * a12; i01 = a02 * a12 - a01 * a22; i02 = a01 * a12 - a02 * a11
+            i11 = a00 * a22 - a02 * a02; i12 = a01 * a02 - a00 * a12; i22 = a00 * a11 - a01 * a01
+            det = (a00 * i00 + a01 * i01 + a02 * i02) * nw
+            for k in range(nw):
+                m[k, 0] = (i00 * d[k, 0] + i01 * d[k, 1] + i02 * d[k, 2]) / det
+                m[k, 1] = (i01 * d[k, 0] + i11 * d[k, 1] + i12 * d[k, 2]) / det
+                m[k, 2] = (i02 * d[k, 0] + i12 * d[k, 1] + i22 * d[k, 2]) / det
+            for ki in range(nw):                       # L_ij += delta_ij - 1/|w| - m_i . d_j, for j <= i in the window
+                o = (base + poff[ki]) * stride
+                G[o + half] += 1.0 - inv_n - (m[ki, 0] * d[ki, 0] + m[ki, 1] * d[ki, 1] + m[ki, 2] * d[ki, 2])
+                for kj in range(ki):
+                    G[o + slot[ki * nw + kj]] -= inv_n + m[ki, 0] * d[kj, 0] + m[ki, 1] * d[kj, 1] + m[ki, 2] * d[kj, 2]
+    lo_A = np.empty((n_unknown, half)); lo_nbr = np.empty((n_unknown, half), np.int32)
+    up_A = np.empty((n_unknown, half)); up_nbr = np.empty((n_unknown, half), np.int32)
+    diag = np.empty(n_unknown); rhs = np.empty(n_unknown)
+    for u in range(n_unknown):                         # the rows: earlier neighbours from u's slots, later from theirs
+        base = (pos[u] // w - gy0) * gw + pos[u] % w - gx0
+        diag[u] = G[base * stride + half]
+        known = 0.0                                    # L_UK alpha_K
+        for s in range(half):
+            b1 = base + soff[s]; cf = G[base * stride + s]; j = gidx[b1]
+            lo_A[u, s] = cf if j >= 0 else 0.0
+            lo_nbr[u, s] = j if j >= 0 else n_unknown
+            known += cf * gka[b1]                      # gka is 0 on unknown pixels
+            b2 = base - soff[s]; cf = G[b2 * stride + s]; j = gidx[b2]
+            up_A[last - u, s] = cf if j >= 0 else 0.0
+            up_nbr[last - u, s] = last - j if j >= 0 else n_unknown
+            known += cf * gka[b2]
+        rhs[u] = -known
+    f_sum = 0.0; f_n = 0; b_sum = 0.0; b_n = 0        # known pixels near the band: their mean intensities
+    for gy in range(gh):
+        for gx in range(gw):
+            base = gy * gw + gx
+            if todo[base] and gidx[base] < 0:
+                y = gy + gy0; x = gx + gx0
+                grey = img[y, x, 0] if c == 1 else (img[y, x, 0] + img[y, x, 1] + img[y, x, 2]) / 3.0
+                if gka[base] > 0.5:
+                    f_sum += grey; f_n += 1
+                else:
+                    b_sum += grey; b_n += 1
+    guess = np.full(n_unknown, 0.5)
     if f_n > 0 and b_n > 0 and abs(f_sum / f_n - b_sum / b_n) > 1e-6:
         fm, bm = f_sum / f_n, b_sum / b_n
-        for y in range(y0, y1 + 1):
-            for x in range(x0, x1 + 1):
-                u = index[y, x]
-                if u >= 0:
-                    grey = img[y, x, 0] if c == 1 else (img[y, x, 0] + img[y, x, 1] + img[y, x, 2]) / 3.0
-                    guess[u] = min(1.0, max(0.0, (grey - bm) / (fm - bm)))
-    return A, nbr, count, diag, rhs, guess
+        for u in range(n_unknown):
+            y = pos[u] // w; x = pos[u] % w
+            grey = img[y, x, 0] if c == 1 else (img[y, x, 0] + img[y, x, 1] + img[y, x, 2]) / 3.0
+            guess[u] = min(1.0, max(0.0, (grey - bm) / (fm - bm)))
+    return lo_A, lo_nbr, up_A, up_nbr, diag, rhs, guess
+
+# %% ../nbs/00_softmask.ipynb #c014
+SSOR_OMEGA = 1.4    # measured on round, lobulated and spiculated bands: 1.3-1.5 give the same iteration counts
+
+@njit(cache=True, nogil=True)
+def _eisenstat_apply(lo_A, lo_nbr, up_A, up_nbr, s, inv_dw, c2, v, tr, w, out):  # pragma: no cover (numba)
+    "out = A_hat v = S (Dw + L)^-1 A (Dw + U)^-1 S v with S = Dw^1/2, c2 = D - 2 Dw; tr, w: (n + 1,) scratch, last = 0."
+    n, H = lo_A.shape
+    last = n - 1
+    for ii in range(n):                                # t = (Dw + U)^-1 S v, in the reversed order (tr[ii] = t[n-1-ii])
+        i = last - ii
+        acc = s[i] * v[i]
+        for k in range(H): acc -= up_A[ii, k] * tr[up_nbr[ii, k]]
+        tr[ii] = acc * inv_dw[i]
+    for i in range(n):                                 # w = (Dw + L)^-1 (S v + (D - 2 Dw) t);  out = S (t + w)
+        t = tr[last - i]
+        acc = s[i] * v[i] + c2[i] * t
+        for k in range(H): acc -= lo_A[i, k] * w[lo_nbr[i, k]]
+        w[i] = acc * inv_dw[i]
+        out[i] = s[i] * (t + w[i])
 
 
 @njit(cache=True, nogil=True)
-def _solve_band_cg(A, nbr, count, diag, b, x0, tol, max_iter):  # pragma: no cover (numba)
-    "Jacobi-preconditioned conjugate gradients on the compact stencil rows; returns (x, iterations, residual)."
-    nU = A.shape[0]
-    x = x0.copy()
-    p = np.empty(nU); r = np.empty(nU); z = np.empty(nU); Ap = np.empty(nU)
-    bb = 0.0; rr = 0.0; rz = 0.0
-    for i in range(nU):
-        s = diag[i] * x[i]
-        for k in range(count[i]): s += A[i, k] * x[nbr[i, k]]
-        r[i] = b[i] - s; z[i] = r[i] / diag[i]
-        bb += b[i] * b[i]; rr += r[i] * r[i]; rz += r[i] * z[i]
+def _solve_band_ssor(lo_A, lo_nbr, up_A, up_nbr, diag, b, x0, tol, max_iter, omega):  # pragma: no cover (numba)
+    "SSOR-preconditioned conjugate gradients (Eisenstat's form) on the rows of `_assemble_band`; returns (x, iterations, residual)."
+    n, H = lo_A.shape
+    last = n - 1
+    dw = diag / omega; inv_dw = 1.0 / dw; s = np.sqrt(dw); c2 = diag - 2.0 * dw
+    tr = np.zeros(n + 1); w = np.zeros(n + 1); q = np.empty(n); xr = np.zeros(n + 1)
+    bb = 0.0
+    for i in range(n): bb += b[i] * b[i]
     if bb == 0.0: bb = 1.0
-    for i in range(nU): p[i] = z[i]
-    tol2 = tol * tol * bb
-    it = 0
-    while it < max_iter and rr > tol2:
-        pAp = 0.0
-        for i in range(nU):
-            s = diag[i] * p[i]
-            for k in range(count[i]): s += A[i, k] * p[nbr[i, k]]
-            Ap[i] = s; pAp += s * p[i]
-        a = rz / pAp
-        rr = 0.0; rz_new = 0.0
-        for i in range(nU):
-            x[i] += a * p[i]; r[i] -= a * Ap[i]; z[i] = r[i] / diag[i]
-            rr += r[i] * r[i]; rz_new += r[i] * z[i]
-        beta = rz_new / rz; rz = rz_new
-        for i in range(nU): p[i] = z[i] + beta * p[i]
-        it += 1
-    return x, it, np.sqrt(rr / bb)
+    bh = np.empty(n); y = np.empty(n)
+    for i in range(n):                                 # b_hat = C^-1 b = S (Dw + L)^-1 b
+        acc = b[i]
+        for k in range(H): acc -= lo_A[i, k] * w[lo_nbr[i, k]]
+        w[i] = acc * inv_dw[i]
+        bh[i] = s[i] * w[i]
+    for i in range(n): xr[last - i] = x0[i]
+    for ii in range(n):                                # y = C^T x0 = S^-1 (Dw + U) x0
+        i = last - ii
+        acc = dw[i] * x0[i]
+        for k in range(H): acc += up_A[ii, k] * xr[up_nbr[ii, k]]
+        y[i] = acc / s[i]
+    bhh = 0.0
+    for i in range(n): bhh += bh[i] * bh[i]
+    if bhh == 0.0: bhh = 1.0
+    _eisenstat_apply(lo_A, lo_nbr, up_A, up_nbr, s, inv_dw, c2, y, tr, w, q)
+    r = np.empty(n); p = np.empty(n); x = np.zeros(n + 1)      # x[n] = 0: the dummy neighbour
+    rr = 0.0
+    for i in range(n):
+        r[i] = bh[i] - q[i]; p[i] = r[i]; rr += r[i] * r[i]
+    it, goal, res = 0, tol, np.inf
+    while True:
+        while it < max_iter and rr > goal * goal * bhh:
+            _eisenstat_apply(lo_A, lo_nbr, up_A, up_nbr, s, inv_dw, c2, p, tr, w, q)
+            pq = 0.0
+            for i in range(n): pq += p[i] * q[i]
+            a = rr / pq
+            rr_new = 0.0
+            for i in range(n):
+                y[i] += a * p[i]; r[i] -= a * q[i]; rr_new += r[i] * r[i]
+            beta = rr_new / rr; rr = rr_new
+            for i in range(n): p[i] = r[i] + beta * p[i]
+            it += 1
+        for ii in range(n):                            # x = C^-T y = (Dw + U)^-1 S y (reversed order in xr)
+            i = last - ii
+            acc = s[i] * y[i]
+            for k in range(H): acc -= up_A[ii, k] * xr[up_nbr[ii, k]]
+            xr[ii] = acc * inv_dw[i]
+        for i in range(n): x[i] = xr[last - i]
+        rt = 0.0                                       # the true residual b - L_UU x
+        for i in range(n):
+            acc = b[i] - diag[i] * x[i]
+            for k in range(H): acc -= lo_A[i, k] * x[lo_nbr[i, k]] + up_A[last - i, k] * xr[up_nbr[last - i, k]]
+            rt += acc * acc
+        res = np.sqrt(rt / bb)
+        if res <= tol or it >= max_iter or not np.isfinite(res):
+            return x[:n], it, res
+        goal *= max(0.05, 0.5 * tol / res)             # the transformed residual met its target, the real one not yet
 
-# %% ../nbs/00_softmask.ipynb #c013
+# %% ../nbs/00_softmask.ipynb #c017
 def _prepare(image, trimap, radius: int):
     "Validated (image (H, W, C) float64, known alpha, index of the unknown pixels, their flat positions)."
     img = to_unit_float(image)
@@ -271,7 +321,7 @@ def _prepare(image, trimap, radius: int):
 
 
 def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, eps: float = 1e-7, radius: int = 1,
-                      tol: float = 4e-6, max_iter: int = 10_000, return_info: bool = False):
+                      tol: float = 1e-6, max_iter: int = 10_000, return_info: bool = False):
     """Alpha matte of `image` given `trimap` by closed-form matting (Levin et al. 2007): implements eq. (1).
 
     Args:
@@ -279,7 +329,7 @@ def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, eps: float = 1e-7, 
         trimap: (H, W), 0 = background, 0.5 = unknown, 1 = foreground (see `as_trimap`).
         eps: the regulariser of the window covariance.
         radius: window radius (3x3 windows for 1).
-        tol: relative residual at which conjugate gradients stop.
+        tol: relative residual ||b - L_UU alpha_U|| / ||b|| at which conjugate gradients stop.
         return_info: also return {'n_unknown', 'iterations', 'residual'}.
     Returns:
         alpha (H, W) float64 in [0, 1]: 1 on the trimap's foreground, 0 on its background.
@@ -288,8 +338,8 @@ def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, eps: float = 1e-7, 
     n_unknown = len(pos)
     info = {"n_unknown": n_unknown, "iterations": 0, "residual": 0.0}
     if n_unknown:
-        *system, x0 = _assemble_band(img3, alpha, index, n_unknown, float(eps), int(radius))
-        x, it, res = _solve_band_cg(*system, x0, float(tol), int(max_iter))
+        *system, x0 = _assemble_band(img3, alpha, pos, float(eps), int(radius))
+        x, it, res = _solve_band_ssor(*system, x0, float(tol), int(max_iter), SSOR_OMEGA)
         if not np.isfinite(res) or res > tol:
             warnings.warn(f"closed_form_alpha: conjugate gradients stopped after {it} iterations at relative residual "
                           f"{res:.2e} > tol {tol:.0e}; the alpha may be inaccurate (raise max_iter or eps)", RuntimeWarning)
@@ -297,13 +347,13 @@ def closed_form_alpha(image: np.ndarray, trimap: np.ndarray, eps: float = 1e-7, 
         info.update(iterations=int(it), residual=float(res))
     return (alpha, info) if return_info else alpha
 
-# %% ../nbs/00_softmask.ipynb #c015
+# %% ../nbs/00_softmask.ipynb #c019
 def warm_up() -> None:
     "Compile (or load from numba's cache) the matting kernels now."
     step = np.array([[0.0, 0.0, 0.5, 1.0, 1.0]] * 5)
     closed_form_alpha(step, step)
 
-# %% ../nbs/00_softmask.ipynb #c020
+# %% ../nbs/00_softmask.ipynb #c024
 def composite_sample(size: int = 64, radius: float | None = None, spicules: int = 4, noise: float = 0.0,
                      band: int = 2, seed: int = 0) -> dict:
     """A synthetic image with a known alpha: I = alpha F + (1 - alpha) B (eq. 1's model).
@@ -333,19 +383,22 @@ def composite_sample(size: int = 64, radius: float | None = None, spicules: int 
     trimap[cv2.dilate((alpha > 0.001).astype(np.uint8), k) == 0] = 0.0
     return {"image": np.clip(image, 0, 1), "alpha": alpha, "mask": mask, "trimap": trimap}
 
-# %% ../nbs/00_softmask.ipynb #c023
+# %% ../nbs/00_softmask.ipynb #c027
 def closed_form_system(image: np.ndarray, trimap: np.ndarray, eps: float = 1e-7, radius: int = 1):
     "The matting system (L_UU as scipy CSR, rhs = -L_UK alpha_K, unknown mask) that `closed_form_alpha` solves."
     import scipy.sparse as sp
     img3, known, index, pos = _prepare(image, trimap, radius)
     n, unknown = len(pos), index >= 0
-    A, nbr, count, diag, rhs, _ = _assemble_band(img3, known, index, n, float(eps), int(radius))
-    keep = np.arange(A.shape[1])[None, :] < count[:, None]                  # the compact part of each row
-    rows = np.repeat(np.arange(n), count)
-    L = sp.csr_matrix((A[keep], (rows, nbr[keep].astype(np.int64))), shape=(n, n)) + sp.diags(diag)
-    return L.tocsr(), rhs, unknown
+    if n == 0:
+        return sp.csr_matrix((0, 0)), np.zeros(0), unknown
+    lo_A, lo_nbr, up_A, up_nbr, diag, rhs, _ = _assemble_band(img3, known, pos, float(eps), int(radius))
+    rows = np.repeat(np.arange(n), lo_A.shape[1]).reshape(lo_A.shape)
+    lo, up = lo_nbr < n, up_nbr < n                                          # real neighbours, not the dummy
+    L = sp.csr_matrix((np.r_[lo_A[lo], up_A[up]], (np.r_[rows[lo], n - 1 - rows[up]],
+                                                   np.r_[lo_nbr[lo], n - 1 - up_nbr[up]].astype(np.int64))), shape=(n, n))
+    return (L + sp.diags(diag)).tocsr(), rhs, unknown
 
-# %% ../nbs/00_softmask.ipynb #c028
+# %% ../nbs/00_softmask.ipynb #c032
 def binarize(alpha: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     "Binary mask (uint8, 0/1) of a Soft Mask: 1 where alpha >= threshold."
     alpha = np.asarray(alpha)
@@ -353,7 +406,7 @@ def binarize(alpha: np.ndarray, threshold: float = 0.5) -> np.ndarray:
         raise ValueError(f"threshold: expected a value in (0, 1], got {threshold}")
     return (alpha >= threshold).astype(np.uint8)
 
-# %% ../nbs/00_softmask.ipynb #c031
+# %% ../nbs/00_softmask.ipynb #c035
 def show_soft_mask(image: np.ndarray, trimap: np.ndarray | None, alpha: np.ndarray, axes=None,
                    titles=("image", "trimap", "Soft Mask", "binarised"), threshold: float = 0.5):
     "Plot image, trimap, Soft Mask and binarised Soft Mask in a row; returns the axes."

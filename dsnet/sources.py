@@ -80,6 +80,7 @@ def _isbi(cfg: TrainConfig) -> dict[str, np.ndarray]:
     root = _source_root(cfg, "isbi2012", "ISBI 2012", "train/image + train/label PNG folders or train-volume.tif + train-labels.tif")
     images, masks = read_isbi(root, "train", foreground="cell")
     if masks is None: raise FileNotFoundError(f"ISBI 2012 at {root}: no training labels")
+    if cfg.n_items: images, masks = images[:cfg.n_items], masks[:cfg.n_items]        # the first slices (quick profile)
     softs = [soft_mask_from_mask(i, m, ISBI_BAND, ISBI_BAND).alpha for i, m in tqdm(list(zip(images, masks)), desc="ISBI Soft Masks", leave=False)]
     n = len(images)
     return dict(image=images, mask=masks.astype(np.float32), soft=np.stack(softs).astype(np.float32), group=np.arange(n),

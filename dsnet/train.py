@@ -150,7 +150,7 @@ def train_run(cfg: TrainConfig, out: str | os.PathLike, resume: bool = False, pr
     total = per_epoch * cfg.epochs
     sched_g = poly_scheduler(opt_g, total, cfg.poly_power)
     sched_d = poly_scheduler(opt_d, total, cfg.poly_power) if opt_d else None
-    tile = cfg.isbi_crop if cfg.data == "isbi" else None
+    tile = cfg.infer_tile                           # whole ISBI slices (512×512) for validation and test
     start_epoch, best, history = 0, {"dice": -1.0, "epoch": -1}, []
     if rank == 0:                                   # temporary files of writes cut short by a kill: never complete files
         for stale in out.glob(".*.*"): stale.unlink()

@@ -63,8 +63,9 @@ class TrainConfig:
     threshold: float = 0.5         # Choice: a pixel is in the mask when its probability is ≥ 0.5
     tune_threshold: bool = False   # Choice: True picks the threshold on the validation split (never on the test split)
     crops_per_image: int = 8       # Choice: random training crops drawn per training image and epoch (ISBI, PROMISE)
+    infer_tile: int = 512          # Choice: images up to this side are predicted whole, larger ones in overlapping tiles
     # --- sizes (from the profile) --------------------------------------------------------------------------------------
-    n_items: int = 0               # synthetic sources: how many nodules; 0 = all of a real source
+    n_items: int = 0               # synthetic sources: how many nodules; ISBI: how many slices; 0 = all of a real source
     crop_size: int = 64            # "1500 cropped 64×64 lung nodules images"
     isbi_crop: int = 256           # ISBI: training crop side
     promise_size: int = 256        # PROMISE12: slice side
@@ -117,7 +118,7 @@ class TrainConfig:
         "A run with the sizes and recipe of `profile` (a `Profile`, a name, or `get_profile()`), then `changes`."
         p = get_profile(profile) if profile is None or isinstance(profile, str) else profile
         data = changes.get("data", cls.data)
-        n_items = {"lnsm-synthetic": p.n_lnsm, "lidc-synthetic": p.n_lidc}.get(data, 0)
+        n_items = {"lnsm-synthetic": p.n_lnsm, "lidc-synthetic": p.n_lidc, "isbi": p.isbi_slices}.get(data, 0)
         sizes = {f.name: getattr(p, f.name) for f in dataclasses.fields(cls) if hasattr(p, f.name) and f.name not in _NOT_SIZES}
         return cls(**{**sizes, "profile": p.name, "n_items": n_items, **changes})
 

@@ -5,9 +5,11 @@
 # %% ../nbs/02_widgets.ipynb #c002
 from __future__ import annotations
 
+import io
 import time
 import warnings
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -15,10 +17,37 @@ from .trimaps import (SoftMask, recist_from_mask, soft_mask_from_mask, soft_mask
                            soft_mask_from_recist)
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'ExplorerState', 'SoftMaskExplorer', 'draw_explorer', 'explorer_widget', 'lidc_samples']
+__all__ = ['STRATEGIES', 'check_sample', 'sample_mask', 'sample_axes', 'ExplorerState', 'SoftMaskExplorer', 'samples_from_arrays',
+           'samples_from_folders', 'lidc_samples', 'phantom_samples', 'explorer_samples', 'figure_png',
+           'draw_soft_mask_row', 'draw_explorer', 'explorer_widget']
 
 # %% ../nbs/02_widgets.ipynb #c004
 STRATEGIES = ("mask", "raters", "recist")
+
+def check_sample(s: dict, name: str = "sample") -> dict:
+    "Check one sample: an `image` (H, W) or (H, W, 3), a `mask` (H, W) and/or `readers` (R, H, W) of the same size."
+    if not isinstance(s, dict) or "image" not in s:
+        raise ValueError(f"{name}: expected a dict with an 'image', got {type(s).__name__} {sorted(s) if isinstance(s, dict) else ''}")
+    image = np.asarray(s["image"])
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+        raise ValueError(f"{name}: the image has shape {image.shape}; expected (H, W) or (H, W, 3)")
+    if "mask" not in s and "readers" not in s:
+        raise ValueError(f"{name}: the image has no mask; expected a 'mask' (H, W) or readers' masks 'readers' (R, H, W) "
+                         "of the image's size")
+    if "mask" in s and np.shape(s["mask"]) != image.shape[:2]:
+        raise ValueError(f"{name}: the mask has shape {np.shape(s['mask'])}, the image {image.shape[:2]}; expected the same size")
+    if "readers" in s and (np.ndim(s["readers"]) != 3 or np.shape(s["readers"])[1:] != image.shape[:2]):
+        raise ValueError(f"{name}: the readers' masks have shape {np.shape(s['readers'])}; expected (R, {image.shape[0]}, "
+                         f"{image.shape[1]})")
+    return s
+
+def sample_mask(s: dict) -> np.ndarray:
+    "The sample's mask: its `mask`, else the readers' 50 % consensus."
+    return np.asarray(s["mask"]) if "mask" in s else (np.mean(s["readers"], 0) >= 0.5).astype(np.uint8)
+
+def sample_axes(s: dict) -> tuple:
+    "The sample's RECIST marks (long axis, short axis): given ones, else measured on its mask."
+    return (s["long_axis"], s["short_axis"]) if "long_axis" in s else recist_from_mask(sample_mask(s))
 
 @dataclass
 class ExplorerState:
@@ -34,11 +63,9 @@ class SoftMaskExplorer:
     def __init__(self, samples: list[dict], names: list[str] | None = None, **settings):
         if not samples:
             raise ValueError("SoftMaskExplorer: expected at least one sample (a dict with 'image' and 'mask')")
-        for i, s in enumerate(samples):
-            if "image" not in s or ("mask" not in s and "readers" not in s):
-                raise ValueError(f"sample {i}: expected keys 'image' and 'mask' (or 'readers'), got {sorted(s)}")
-        self.samples = samples
-        self.names = names or [s.get("name", f"sample {i}") for i, s in enumerate(samples)]
+        self.names = list(names or [s.get("name", f"sample {i}") if isinstance(s, dict) else f"sample {i}"
+                                    for i, s in enumerate(samples)])
+        self.samples = [check_sample(s, n) for s, n in zip(samples, self.names)]
         self.state = ExplorerState(**settings)
         self.result: SoftMask | None = None
         self.error: str | None = None
@@ -59,19 +86,18 @@ class SoftMaskExplorer:
             raise ValueError(f"strategy: expected one of {STRATEGIES}, got {state.strategy!r}")
         self.state = state
         s = self.samples[state.sample]
-        mask = s["mask"] if "mask" in s else (np.mean(s["readers"], 0) >= 0.5).astype(np.uint8)
         t0 = time.perf_counter()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if state.strategy == "mask":
-                    self.result = soft_mask_from_mask(s["image"], mask, state.erode, state.dilate)
+                    self.result = soft_mask_from_mask(s["image"], sample_mask(s), state.erode, state.dilate)
                 elif state.strategy == "raters":
                     if state.strategy not in self.available_strategies():
                         raise ValueError(f"{self.names[state.sample]} has a single reader: strategy (2) needs several")
                     self.result = soft_mask_from_raters(s["image"], s["readers"], state.erode, state.dilate)
                 else:
-                    la, sa = recist_from_mask(mask)
+                    la, sa = sample_axes(s)
                     self.result = soft_mask_from_recist(s["image"], la, sa, state.erode, state.dilate, state.margin)
             self.error = None
         except ValueError as e:
@@ -80,83 +106,171 @@ class SoftMaskExplorer:
         return self.result
 
 # %% ../nbs/02_widgets.ipynb #c007
+def _as_list(x, what: str) -> list:
+    "An (H, W) array, a list of them or an (N, H, W) stack -> a list of arrays."
+    if isinstance(x, np.ndarray):
+        return [x] if x.ndim == 2 or (x.ndim == 3 and x.shape[2] == 3 and what == "images") else list(x)
+    if isinstance(x, (list, tuple)):
+        return [np.asarray(a) for a in x]
+    raise TypeError(f"{what}: expected an array, a list of arrays or a folder, got {type(x).__name__}")
+
+def samples_from_arrays(images, masks, names: list[str] | None = None) -> list[dict]:
+    "Samples from images and their masks (an (H, W) array each, lists of them or (N, H, W) stacks)."
+    images = _as_list(images, "images")
+    if masks is None:
+        raise ValueError("images without masks: the Soft Mask needs a mask for each image (or readers' masks)")
+    masks = _as_list(masks, "masks")
+    if len(masks) != len(images):
+        raise ValueError(f"{len(images)} images but {len(masks)} masks: expected one mask per image")
+    names = names or [f"image {i}" for i in range(len(images))]
+    return [check_sample({"image": im, "mask": (np.asarray(m) > 0).astype(np.uint8), "name": n}, n)
+            for im, m, n in zip(images, masks, names)]
+
+def samples_from_folders(images_dir, masks_dir) -> tuple[list[dict], list[str]]:
+    "Samples from image files and mask files matched by stem; returns (samples, problems), one line per file left out."
+    from dsnet.label import jobs_from_folders, read_image
+    samples, problems = [], []
+    for job in jobs_from_folders(images_dir, masks_dir):
+        try:
+            if job.error: raise ValueError(job.error)
+            image, mask = read_image(job.image), read_image(job.mask)
+            if mask.ndim == 3: mask = mask[:, :, 0]
+            samples.append(check_sample({"image": image, "mask": (mask > 0).astype(np.uint8), "name": job.name}, job.image))
+        except (ValueError, FileNotFoundError) as e:
+            problems.append(str(e))
+    return samples, problems
+
+def lidc_samples(limit: int | None = None) -> list[dict]:
+    "The real LIDC patches (image, 50 % consensus mask, every reader's mask, name); [] when they are absent."
+    from dsnet.core import shared_data_dir
+    root = shared_data_dir("lidc/patches")
+    out = []
+    for p in sorted(root.glob("*.npz"))[:limit] if root is not None else []:
+        with np.load(p) as z:
+            out.append({"image": z["image_lungwindow_u8"], "mask": z["consensus50"].astype(np.uint8),
+                        "readers": z["rater_masks"].astype(np.uint8), "name": p.stem})
+    return out
+
+def phantom_samples(seed: int = 0) -> list[dict]:
+    "One 64×64 phantom of each nodule kind of notebook 03: image (HU), readers' consensus, four readers, RECIST marks."
+    from dsnet.phantoms import KINDS, make_phantom
+    out = []
+    for kind in KINDS:
+        p = make_phantom(kind, 64, seed=seed)
+        out.append({"image": p.image, "mask": p.consensus, "readers": p.readers, "long_axis": p.long_axis,
+                    "short_axis": p.short_axis, "name": f"phantom: {kind}"})
+    return out
+
+def explorer_samples(images=None, masks=None, real: bool = True) -> tuple[list[dict], str, list[str]]:
+    """(samples, where they come from, problems) for the explorer.
+
+    Args:
+        images: None (the real LIDC patches, else phantoms), an (H, W) array, a list or (N, H, W) stack of them, or a
+            folder of image files.
+        masks: the masks of `images`: arrays of the same shapes, or a folder of files matched by stem.
+        real: with `images=None`, try the real LIDC patches first."""
+    if images is None:
+        samples = lidc_samples() if real else []
+        if samples:
+            return samples, f"{len(samples)} real LIDC-IDRI patches", []
+        return phantom_samples(), "phantoms (no real LIDC patches found)", []
+    if isinstance(images, (str, Path)):
+        if masks is None:
+            raise ValueError(f"{images}: a folder of images needs a folder of masks (masks=...)")
+        samples, problems = samples_from_folders(images, masks)
+        if not samples:
+            raise ValueError(f"{images}: no image could be used: " + "; ".join(problems[:3]))
+        return samples, f"{len(samples)} images from {images}", problems
+    samples = samples_from_arrays(images, masks)
+    return samples, f"{len(samples)} image(s) given", []
+
+# %% ../nbs/02_widgets.ipynb #c010
+def figure_png(fig, dpi: int = 100) -> bytes:
+    "PNG bytes of a matplotlib figure, drawn by the Agg canvas whatever backend is active."
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+def draw_soft_mask_row(axes, image, trimap, alpha, binary, marks=None,
+                       titles=("image", "trimap", "Soft Mask", "binarised")) -> None:
+    "Image (with RECIST `marks` when given), trimap, Soft Mask and binary mask on four axes; a None panel stays blank."
+    for ax, im, title in zip(axes, (image, trimap, alpha, binary), titles):
+        ax.clear(); ax.axis("off"); ax.set_title(title, fontsize=9)
+        if im is None: continue
+        ax.imshow(im, cmap="gray", **({} if im is image else {"vmin": 0, "vmax": 1}))
+    for axis, colour in zip(marks or (), ("red", "blue")):
+        (r0, c0), (r1, c1) = axis
+        axes[0].plot([c0, c1], [r0, r1], color=colour, lw=1.5)
+
 def draw_explorer(explorer: SoftMaskExplorer, fig=None):
-    "Draw the explorer's current sample and result into `fig` (a new matplotlib figure when None)."
-    from matplotlib.figure import Figure                     # not pyplot: no stray copy shown below the widget
-    fig = fig or Figure(figsize=(8, 2.3))
-    fig.clf()
-    axes = fig.subplots(1, 4)
+    "Draw the explorer's current sample and result into `fig` (a new matplotlib `Figure` when None); returns it."
+    from matplotlib.figure import Figure                     # not pyplot: nothing is shown by itself
+    fig = fig or Figure(figsize=(10, 2.8))
+    if len(fig.axes) != 4:
+        fig.clf(); fig.subplots(1, 4)
     s, st, r = explorer.samples[explorer.state.sample], explorer.state, explorer.result
-    axes[0].imshow(s["image"], cmap="gray")
-    if st.strategy == "recist" and r is not None:
-        mask = s["mask"] if "mask" in s else (np.mean(s["readers"], 0) >= 0.5).astype(np.uint8)
-        for axis, colour in zip(recist_from_mask(mask), ("red", "blue")):
-            (r0, c0), (r1, c1) = axis
-            axes[0].plot([c0, c1], [r0, r1], color=colour, lw=1.5)
-    panels = (r.trimap, r.alpha, r.binary) if r is not None else (None, None, None)
-    for ax, im, title in zip(axes, (None, *panels), ("image", "trimap", "Soft Mask", "binarised")):
-        if im is not None: ax.imshow(im, cmap="gray", vmin=0, vmax=1)
-        ax.set_title(title, fontsize=9); ax.axis("off")
+    marks = sample_axes(s) if st.strategy == "recist" and r is not None else None
+    draw_soft_mask_row(fig.axes, s["image"], *((r.trimap, r.alpha, r.binary) if r is not None else (None,) * 3), marks=marks)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.9, wspace=0.05)
     return fig
 
-def explorer_widget(explorer: SoftMaskExplorer):
-    "An ipywidgets box that drives `explorer` and redraws on every change."
+# %% ../nbs/02_widgets.ipynb #c013
+def explorer_widget(source=None, masks=None, **settings):
+    """An ipywidgets box that drives a `SoftMaskExplorer` and redraws its picture in place on every change.
+
+    Args:
+        source: a `SoftMaskExplorer`; or images (see `explorer_samples`: arrays or a folder); None opens on the real
+            LIDC samples when present, else on phantoms.
+        masks: the masks of `source` images (arrays of the same shapes, or a folder matched by file stem).
+        settings: the first `ExplorerState` (strategy, erode, dilate, margin).
+    Returns: the box, with `.explorer`, `.controls` (dict), `.status`, `.picture` and `.problems` for code and tests."""
     import ipywidgets as W
     from matplotlib.figure import Figure
+    if isinstance(source, SoftMaskExplorer):
+        explorer, where, problems = source, f"{len(source.samples)} sample(s)", []
+    else:
+        samples, where, problems = explorer_samples(source, masks)
+        explorer = SoftMaskExplorer(samples, **settings)
     st = explorer.state
+    label = {"description_width": "initial"}
     controls = {
-        "sample": W.Dropdown(options=[(n, i) for i, n in enumerate(explorer.names)], value=st.sample, description="sample"),
+        "sample": W.Dropdown(options=[(n, i) for i, n in enumerate(explorer.names)], value=st.sample,
+                             description="sample", style=label, layout=W.Layout(width="auto", min_width="16em")),
         "strategy": W.ToggleButtons(options=[("(1) mask", "mask"), ("(2) raters", "raters"), ("(3) RECIST", "recist")],
-                                    value=st.strategy, description="strategy"),
-        "erode": W.IntSlider(value=st.erode, min=0, max=10, description="erode (px)", continuous_update=False),
-        "dilate": W.IntSlider(value=st.dilate, min=0, max=10, description="dilate (px)", continuous_update=False),
-        "margin": W.FloatSlider(value=st.margin, min=0.05, max=1.0, step=0.05, description="GrabCut margin",
+                                    value=st.strategy, description="strategy",
+                                    tooltips=["erode / dilate the mask", "readers' union / intersection", "RECIST -> GrabCut"],
+                                    style={"description_width": "initial", "button_width": "auto"},
+                                    layout=W.Layout(width="auto", display="flex", align_items="center", margin="2px 12px")),                     # label and buttons on one line
+        "erode": W.IntSlider(value=st.erode, min=0, max=10, description="erode (px)", style=label, continuous_update=False),
+        "dilate": W.IntSlider(value=st.dilate, min=0, max=10, description="dilate (px)", style=label, continuous_update=False),
+        "margin": W.FloatSlider(value=st.margin, min=0.05, max=1.0, step=0.05, description="GrabCut margin", style=label,
                                 continuous_update=False),
     }
     status = W.HTML()
-    out = W.Output()
-    fig = Figure(figsize=(8, 2.3))
+    picture = W.Image(format="png", layout=W.Layout(width="100%", max_width="1200px", height="auto"))
+    fig = Figure(figsize=(10, 2.8))
+    for name, c in controls.items(): c.add_class(f"dsnet-{name}")
+    status.add_class("dsnet-status"); picture.add_class("dsnet-picture")
 
     def refresh(*_):
         values = {k: c.value for k, c in controls.items()}
         explorer.update(**values)
         controls["margin"].disabled = values["strategy"] != "recist"
-        draw_explorer(explorer, fig)
+        picture.value = figure_png(draw_explorer(explorer, fig))
         if explorer.error:
-            status.value = f"<span style='color:#b00'>error: {explorer.error}</span>"
+            line = f"<span style='color:#b00'>error: {explorer.error}</span>"
         else:
             notes = "; ".join(explorer.result.notes)
-            status.value = f"{1e3 * explorer.seconds:.1f} ms" + (f" — {notes}" if notes else "")
-        with out:
-            out.clear_output(wait=True)
-            try:
-                from IPython.display import display
-                display(fig)
-            except ImportError:
-                pass
+            line = f"Soft Mask computed in <b>{1e3 * explorer.seconds:.1f} ms</b>" + (f" — {notes}" if notes else "")
+        extra = f"<br><span style='color:#b00'>left out: {'; '.join(problems)}</span>" if problems else ""
+        status.value = f"{line}<br><span style='color:#666'>samples: {where}</span>{extra}"
 
     for c in controls.values(): c.observe(refresh, names="value")
-    box = W.VBox([W.HBox([controls["sample"], controls["strategy"]]),
-                  W.HBox([controls["erode"], controls["dilate"], controls["margin"]]), status, out])
-    box.controls, box.status, box.figure = controls, status, fig        # handles for tests and notebooks
+    row = W.Layout(flex_flow="row wrap", align_items="center", width="100%")
+    box = W.VBox([W.HBox([controls["sample"], controls["strategy"]], layout=row),
+                  W.HBox([controls["erode"], controls["dilate"], controls["margin"]], layout=row), status, picture],
+                 layout=W.Layout(width="100%"))
+    box.add_class("dsnet-explorer")
+    box.explorer, box.controls, box.status, box.picture, box.problems = explorer, controls, status, picture, problems
     refresh()
     return box
-
-# %% ../nbs/02_widgets.ipynb #c010
-def lidc_samples(limit: int | None = None) -> list[dict]:
-    "Real LIDC patches (image, 50 % consensus mask, readers, name), or composite samples when absent."
-    from dsnet.core import shared_data_dir
-    root = shared_data_dir("lidc/patches")
-    if root is None or not any(root.glob("*.npz")):
-        from dsnet.softmask import composite_sample
-        out = []
-        for i in range(limit or 4):
-            c = composite_sample(64, noise=0.02, seed=i)
-            out.append({"image": c["image"], "mask": c["mask"], "name": f"composite {i}"})
-        return out
-    out = []
-    for p in sorted(root.glob("*.npz"))[:limit]:
-        with np.load(p) as z:
-            out.append({"image": z["image_lungwindow_u8"], "mask": z["consensus50"].astype(np.uint8),
-                        "readers": z["rater_masks"].astype(np.uint8), "name": p.stem})
-    return out
