@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MPLBACKEND := Agg
 # the notebooks that make test also runs in JupyterLab + Chromium (every notebook: make test-browser, about 40 min)
-CI_BROWSER_NOTEBOOKS ?= none
+CI_BROWSER_NOTEBOOKS ?= 000_core,00_softmask,01_trimaps,01a_label,03_phantoms,04_datasets,05_metrics,06_backbone,07_srgan,08_fusion,09_adversarial,index
 
 .PHONY: setup demo test test-notebooks test-browser test-gpu bench clean-nbs
 

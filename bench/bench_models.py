@@ -1,7 +1,7 @@
 """Size and speed of every comparison network and every Table 3 row: parameters, multiply-adds, CPU forward time, training steps/s.
 
-Usage: python bench/bench_models.py [--profile quick|paper] [--side 64] [--repeats N] [--train-steps N] [--only NAME ...]
-Writes figures/<profile>/bench_models.csv (figures/ for paper) and prints the table.
+Usage: python bench/bench_models.py [--profiles quick,paper] [--side 64] [--repeats N] [--train-steps N] [--only NAME ...]
+Writes one table for every profile asked, figures/bench_models.csv, and prints it.
 
 Every figure is for one side×side crop (batch 1) on the CPU with one thread: the forward time is the median of
 `repeats` passes without gradients; training steps/s is the median over `train-steps` steps (after one warm-up step)
@@ -11,6 +11,7 @@ discriminator's update), with an untrained SR teacher at the profile's sizes. Mu
 linear layers (`dsnet.model.count_macs`) plus MedT's attention products (`dsnet.baselines.baseline_macs`).
 """
 import argparse
+from pathlib import Path
 import statistics
 import time
 
@@ -68,28 +69,29 @@ def table3_row(name: str, cfg, profile, side: int, repeats: int, steps: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default=None, help="profile name (default: $DSNET_PROFILE or quick)")
+    parser.add_argument("--profiles", default="quick,paper", help="comma-separated profiles, measured one after the other")
     parser.add_argument("--side", type=int, default=64, help="crop side in pixels (the paper's crops are 64)")
     parser.add_argument("--repeats", type=int, default=None, help="forward passes behind each median (profile's bench_repeats)")
     parser.add_argument("--train-steps", type=int, default=5, help="training steps behind each median")
     parser.add_argument("--only", nargs="*", default=None, help="measure only these baseline names / Table 3 rows")
+    parser.add_argument("--out", default=None, help="the CSV to write (default figures/bench_models.csv)")
     args = parser.parse_args()
-    profile = get_profile(args.profile)
-    repeats = args.repeats or profile.bench_repeats
     torch.manual_seed(0)
     torch.set_num_threads(1)
     rows = []
-    for name in baseline_names():
-        if args.only is None or name in args.only:
-            rows.append(baseline_row(name, profile, args.side, repeats, args.train_steps))
-    for name, cfg in table3_configs(profile).items():
-        if args.only is None or name in args.only:
-            rows.append(table3_row(name, cfg, profile, args.side, repeats, args.train_steps))
+    for profile in (get_profile(p) for p in args.profiles.split(",")):
+        repeats = args.repeats or profile.bench_repeats
+        for name in baseline_names():
+            if args.only is None or name in args.only:
+                rows.append({"profile": profile.name, **baseline_row(name, profile, args.side, repeats, args.train_steps)})
+        for name, cfg in table3_configs(profile).items():
+            if args.only is None or name in args.only:
+                rows.append({"profile": profile.name, **table3_row(name, cfg, profile, args.side, repeats, args.train_steps)})
     table = pd.DataFrame(rows)
-    out = figures_dir(profile) / "bench_models.csv"
+    out = Path(args.out) if args.out else figures_dir() / "bench_models.csv"
     with atomic_path(out) as tmp:
         table.to_csv(tmp, index=False, float_format="%.4g")
-    print(f"profile {profile.name}, {args.side}x{args.side}, batch 1, 1 thread, median of {repeats} forwards / "
+    print(f"profiles {args.profiles}, {args.side}x{args.side}, batch 1, 1 thread, medians of forwards / "
           f"{args.train_steps} training steps, torch {torch.__version__}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"written: {out}")

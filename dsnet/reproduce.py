@@ -73,7 +73,7 @@ def write_report(profile: str, parts: list[str], notes: list[str], log: list[str
               "Differences are ours − paper in percentage points. With the `quick` profile the numbers mean nothing.", ""]
     for name in parts:
         if name == FIGURES: continue
-        lines += [f"## {name.capitalize().replace('table', 'Table ')}", ""]
+        lines += [f"## Table {name.removeprefix('table')}", ""]
         for suffix in ("", "_paired"):
             md = out / f"{name}{suffix}.md"
             if md.is_file(): lines += [md.read_text().strip(), ""]

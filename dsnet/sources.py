@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from .core import cache_dir, save_npz_atomic, shared_data_dir
 from .datasets import (PAPER_SPLITS, SegmentationDataset, dihedral, phantom_dataset, read_isbi, read_lidc_patches, read_lnsm,
                             read_promise_case)
+from .review import MANIFEST_NAME, item_folder, load_accepted
 from .srgan import FolderSRImages, FrozenTeacher, PhantomSRImages, load_teacher, save_teacher, train_srgan
 from .trainconfig import TrainConfig
 from .trimaps import soft_mask_from_mask, soft_mask_from_raters
@@ -56,9 +57,10 @@ def _phantoms(cfg: TrainConfig, kind: str) -> dict[str, np.ndarray]:
 
 def _lnsm(cfg: TrainConfig) -> dict[str, np.ndarray]:
     root = _source_root(cfg, "lnsm", "LNSM", "a folder made by dsnet.datasets.build_lnsm (manifest.csv, items/)")
-    items = read_lnsm(root)
+    reviewed = (item_folder(root) / MANIFEST_NAME).is_file()
+    items = load_accepted(root) if reviewed else read_lnsm(root)       # after the review step: the accepted items only
     n = len(items["image"])
-    if n == 0: raise ValueError(f"LNSM at {root}: no finished items in manifest.csv")
+    if n == 0: raise ValueError(f"LNSM at {root}: no " + ("accepted items in review.json" if reviewed else "finished items in manifest.csv"))
     return dict(image=items["image"], mask=items["binary"].astype(np.float32), soft=items["soft"], group=np.arange(n),
                 name=items["keys"])
 
@@ -113,6 +115,9 @@ def source_key(cfg: TrainConfig) -> str:
     "The cache key of a labelled source: the fields that make it, the loaders' version and the data folder's absolute path."
     d = {k: getattr(cfg, k) for k in SOURCE_FIELDS} | {"version": SOURCE_VERSION}
     if cfg.data in ("lnsm", "lidc", "isbi", "promise"): d["data_root"] = str(Path(cfg.data_root).resolve()) if cfg.data_root else "default"
+    if cfg.data == "lnsm" and cfg.data_root and Path(cfg.data_root).is_dir():   # a rebuilt or reviewed LNSM is another dataset
+        for f in (Path(cfg.data_root) / "manifest.csv", item_folder(cfg.data_root) / MANIFEST_NAME):
+            d[f.name] = hashlib.sha256(f.read_bytes()).hexdigest()[:12] if f.is_file() else None
     if cfg.data == "isbi": d["band"] = ISBI_BAND
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 

@@ -71,7 +71,8 @@ def test_the_same_seed_twice_gives_identical_weights_and_metrics(tmp_path):
 
 
 def test_two_ddp_processes_on_gloo_match_one_process_with_the_same_global_batch(tmp_path):
-    args = [*QUICK, "--model", "dsnet", "--batch-size", "2", "--epochs", "1", "--set", "train_steps=6"]
+    # two steps: the second one runs on the Adam state of the first (longer runs drift apart, see below)
+    args = [*QUICK, "--model", "dsnet", "--batch-size", "2", "--epochs", "1", "--set", "train_steps=2"]
     one = cli("dsnet-train", *args, "--out", str(tmp_path / "one"))
     assert one.returncode == 0, one.stderr
     two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
@@ -82,8 +83,9 @@ def test_two_ddp_processes_on_gloo_match_one_process_with_the_same_global_batch(
     assert w1["model"].keys() == w2["model"].keys() and w2["disc"] is not None
     # Tiny float differences (the gradient of a mean over 2 items vs the mean of two 1-item gradients) are turned by
     # Adam into whole steps of ±lr where a gradient is near zero (e.g. the biases before an instance norm, which get
-    # no gradient at all). So the weights are compared by how far they moved: the two runs must differ by a small part
-    # of what training changed, and compute the same probabilities.
+    # no gradient at all), and over many steps such differences grow (6 steps: probabilities apart by up to 0.04).
+    # So the weights are compared by how far they moved: the two runs must differ by a small part of what training
+    # changed, and compute the same probabilities.
     cfg = TrainConfig.load(tmp_path / "one")
     teacher = ensure_teacher(cfg)[0]
     torch.manual_seed(cfg.seed)
@@ -97,7 +99,7 @@ def test_two_ddp_processes_on_gloo_match_one_process_with_the_same_global_batch(
     for w in (w1, w2):
         net = build_network(cfg, teacher); load_network_state(net, w["model"], "last.pt"); nets.append(net)
     images = load_source(cfg)["image"][:8]
-    assert np.abs(predict_probabilities(nets[0], images) - predict_probabilities(nets[1], images)).max() < 2e-3
+    assert np.abs(predict_probabilities(nets[0], images) - predict_probabilities(nets[1], images)).max() < 5e-4
     s1, s2 = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "two"))
     assert abs(s1["dice"]["mean"] - s2["dice"]["mean"]) < 0.01 and s1["n_test"] == s2["n_test"]
     assert json.loads((tmp_path / "two" / "timing.json").read_text())["world"] == 2
