@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from .core import atomic_path
+from .srgan import read_stamped_checkpoint
 from .metrics import dice, mean_std, ppv, sensitivity
 from .trainconfig import TrainConfig, side_multiple
 
@@ -122,16 +123,7 @@ def save_checkpoint(path: Path, cfg: TrainConfig, model: nn.Module, teacher_info
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
     "A checkpoint written by `save_checkpoint`, read with weights_only=True; clear errors for a missing, corrupt or foreign file."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"checkpoint {path} not found")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ValueError(f"{path}: not a readable checkpoint, corrupt or truncated ({type(error).__name__}: {str(error)[:200]})") from None
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != CHECKPOINT_FORMAT:
-        got = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise ValueError(f"{path}: expected a dsnet training checkpoint (format {CHECKPOINT_FORMAT!r}), got {got!r}")
-    return checkpoint
+    return read_stamped_checkpoint(path, CHECKPOINT_FORMAT, "dsnet training")
 
 def load_network_state(model: nn.Module, state: dict[str, Tensor], source: str) -> None:
     "Load `state` into `model` (teacher excepted); a checkpoint of another network is a clear error."

@@ -26,8 +26,9 @@ from .core import Profile, atomic_path, get_profile
 __all__ = ['VGG19_LAYOUT', 'DOWNSAMPLING', 'SR_RECIPES', 'TEACHER_FORMAT', 'SR_SUFFIXES', 'SRResidualBlock', 'icnr_',
            'PixelShuffleUp', 'SRResNet', 'SRDiscriminator', 'pixel_loss', 'adversarial_loss', 'discriminator_loss',
            'vgg19_layer_names', 'vgg19_features', 'VGGLoss', 'degrade', 'upsample_bicubic', 'psnr', 'ssim',
-           'SRGANConfig', 'random_crops', 'CropBatches', 'train_srgan', 'FrozenTeacher', 'save_teacher', 'load_teacher',
-           'PhantomSRImages', 'phantom_sr_images', 'FolderSRImages', 'sr_quality']
+           'SRGANConfig', 'random_crops', 'CropBatches', 'train_srgan', 'FrozenTeacher', 'save_teacher',
+           'read_stamped_checkpoint', 'load_teacher', 'PhantomSRImages', 'phantom_sr_images', 'FolderSRImages',
+           'sr_quality']
 
 # %% ../nbs/07_srgan.ipynb #c005
 class SRResidualBlock(nn.Module):
@@ -457,6 +458,23 @@ def save_teacher(path: str | os.PathLike, generator: SRResNet, config: dict | No
     return Path(path)
 
 
+def read_stamped_checkpoint(path: str | os.PathLike, fmt: str, what: str) -> dict:
+    """A checkpoint dict stamped `format=fmt`, read with `torch.load(..., weights_only=True)` (tensors and plain values
+    only, no pickled code). Raises FileNotFoundError when missing, ValueError naming the file when it is corrupt,
+    truncated or of another kind (`what` says which kind was expected)."""
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{what} checkpoint {path} not found")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"{path}: not a readable {what} checkpoint, corrupt or truncated ({type(error).__name__}: {str(error)[:200]})") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != fmt:
+        given = (f"format {checkpoint.get('format')!r}, keys {sorted(map(str, checkpoint))[:8]}" if isinstance(checkpoint, dict)
+                 else type(checkpoint).__name__)
+        raise ValueError(f"{path}: expected a {what} checkpoint (format {fmt!r}), got {given}")
+    return checkpoint
+
+
 def load_teacher(path: str | os.PathLike, expected: dict | None = None) -> FrozenTeacher:
     """Load a teacher saved by `save_teacher` as a `FrozenTeacher` (on the CPU).
 
@@ -465,15 +483,7 @@ def load_teacher(path: str | os.PathLike, expected: dict | None = None) -> Froze
         expected: architecture fields the caller needs (e.g. `{"scale": 4, "in_channels": 1}`); a mismatch is an error.
     Raises: FileNotFoundError (no file), ValueError (corrupt, not a teacher, other architecture)."""
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"teacher checkpoint {path} not found")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ValueError(f"{path}: not a readable teacher checkpoint ({type(error).__name__}: {error})") from error
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != TEACHER_FORMAT:
-        given = (f"format {checkpoint.get('format')!r}, keys {sorted(map(str, checkpoint))[:8]}" if isinstance(checkpoint, dict)
-                 else type(checkpoint).__name__)
-        raise ValueError(f"{path}: expected a dsnet SRGAN teacher checkpoint (format {TEACHER_FORMAT!r}), got {given}")
+    checkpoint = read_stamped_checkpoint(path, TEACHER_FORMAT, "dsnet SRGAN teacher")
     architecture = checkpoint["architecture"]
     for key, value in (expected or {}).items():
         if architecture.get(key) != value:
