@@ -23,7 +23,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from .core import atomic_path, get_profile, repo_root, shared_data_dir, write_json_atomic, write_text_atomic
-from .sources import ensure_teacher, load_source
+from .sources import ensure_teacher, load_source, teacher_path
 from .train import summarize_runs, train_run
 from .trainconfig import ROWS, TrainConfig, load_plugins
 
@@ -31,7 +31,7 @@ from .trainconfig import ROWS, TrainConfig, load_plugins
 __all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'SEEDS', 'PAPER_ONLY', 'TABLE_METHODS', 'TABLES', 'runs_root', 'run_folder',
            'set_aside', 'fold_configs', 'is_finished', 'ensure_run', 'DataChoice', 'choose_data', 'PlannedRun', 'plan',
            'distinct_configs', 'run_units', 'prepare_caches', 'run_plan', 'step_seconds', 'planned_steps',
-           'estimate_seconds']
+           'estimate_seconds', 'teacher_seconds']
 
 # %% ../nbs/13_experiments.ipynb #c005
 RUNS_ENV = "DSNET_RUNS"
@@ -268,5 +268,18 @@ def estimate_seconds(cfgs: list[TrainConfig], jobs: int = 1, overhead: float = 1
             per_method[c.model] = per_method.get(c.model, 0.0) + cost[key] * planned_steps(c) * overhead
     finally:
         torch.set_num_threads(threads)
+    teachers = {str(teacher_path(c)): c for c in cfgs if c.needs_teacher and not teacher_path(c).is_file()}
+    teacher_total = sum(teacher_seconds(c) for c in teachers.values())
     total = sum(per_method.values())
-    return {"runs": len(units), "seconds": total / max(jobs, 1), "cpu_seconds": total, "per_method": per_method}
+    return {"runs": len(units), "seconds": total / max(jobs, 1) + teacher_total, "cpu_seconds": total + teacher_total,
+            "per_method": per_method, "teachers": len(teachers), "teacher_seconds": teacher_total}
+
+def teacher_seconds(cfg: TrainConfig, steps: int = 4) -> float:
+    """How long training the SR teacher of `cfg` should take here: `steps` more of its steps on random crops (the set-up
+    cost taken out), times its steps."""
+    from dsnet.srgan import train_srgan
+    sr = cfg.srgan_config()
+    crops = torch.rand(sr.batch_size, 1, min(sr.hr_size, cfg.sr_hr_size), min(sr.hr_size, cfg.sr_hr_size))
+    def took(n: int) -> float:
+        start = time.perf_counter(); train_srgan(crops, sr, steps=n, progress=False); return time.perf_counter() - start
+    return max(took(1 + steps) - took(1), 0.0) / steps * sr.steps()

@@ -96,8 +96,8 @@ def reproduce(profile: str = "quick", only: tuple[str, ...] = PARTS, data_root: 
     entries, notes = plan(profile, tuple(t for t in TABLES if t in only), data, device=device)
     cfgs = distinct_configs(entries)
     est = estimate_seconds(cfgs, jobs)
-    echo(f"dsnet-reproduce --profile {profile}: {len(cfgs)} configurations, {est['runs']} runs still to train "
-         f"(about {est['seconds'] / 60:.0f} min on this machine with {jobs} job(s)); run folders in {runs_root(profile)}")
+    echo(f"dsnet-reproduce --profile {profile}: {len(cfgs)} configurations, {est['runs']} runs and {est['teachers']} SR teacher(s) "
+         f"still to train (about {est['seconds'] / 60:.0f} min on this machine with {jobs} job(s)); run folders in {runs_root(profile)}")
     if estimate_only: return est
     log: list[str] = []
     run_plan(cfgs, jobs, progress, log)
