@@ -28,10 +28,10 @@ from .train import summarize_runs, train_run
 from .trainconfig import ROWS, TrainConfig, load_plugins
 
 # %% auto #0
-__all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'SEEDS', 'PAPER_ONLY', 'TABLE_METHODS', 'TABLES', 'runs_root', 'run_folder',
-           'set_aside', 'fold_configs', 'is_finished', 'ensure_run', 'DataChoice', 'choose_data', 'PlannedRun', 'plan',
-           'distinct_configs', 'run_units', 'prepare_caches', 'run_plan', 'step_seconds', 'planned_steps',
-           'estimate_seconds', 'teacher_seconds']
+__all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'SEEDS', 'PAPER_ONLY', 'TABLE_METHODS', 'TABLES', 'runs_root', 'shown_path',
+           'run_folder', 'set_aside', 'fold_configs', 'is_finished', 'ensure_run', 'DataChoice', 'choose_data',
+           'PlannedRun', 'plan', 'distinct_configs', 'run_units', 'prepare_caches', 'run_plan', 'step_seconds',
+           'planned_steps', 'estimate_seconds', 'teacher_seconds']
 
 # %% ../nbs/13_experiments.ipynb #c005
 RUNS_ENV = "DSNET_RUNS"
@@ -40,6 +40,13 @@ def runs_root(profile: str) -> Path:
     "`$DSNET_RUNS/<profile>`, else `runs/<profile>` in the project (else in the working folder)."
     base = Path(os.environ[RUNS_ENV]) if os.environ.get(RUNS_ENV) else (repo_root() or Path.cwd()) / "runs"
     return base / profile
+
+def shown_path(path: str | os.PathLike) -> str:
+    "`path` as a report should show it: relative to the project when it is inside it or beside it, else as given."
+    root, path = repo_root(), Path(path)
+    if root is None: return str(path)
+    rel = os.path.relpath(path.resolve(), root.resolve())
+    return rel if not rel.startswith(os.pardir + os.sep + os.pardir) else str(path)
 
 def run_folder(cfg: TrainConfig) -> Path:
     "The folder of the run `cfg` describes: one run per seed, or a whole K-fold cross-validation."
@@ -113,7 +120,7 @@ def choose_data(data_root: str | os.PathLike | None = None, fallback: bool = Fal
         if role in SYNTHETIC:
             out[role] = DataChoice(SYNTHETIC[role], "", f"synthetic {role} (phantoms, dsnet.phantoms)")
         elif role == "isbi" and shared_data_dir("isbi2012") is not None:
-            out[role] = DataChoice("isbi", "", f"the real ISBI 2012 sample in {shared_data_dir('isbi2012')}")
+            out[role] = DataChoice("isbi", "", f"the real ISBI 2012 sample in {shown_path(shared_data_dir('isbi2012'))}")
         else:
             out[role] = DataChoice(None, "", f"{role}: no data (get it from {origin}); its runs are skipped")
     return out

@@ -14,15 +14,17 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from .comparison import build_table, markdown
 from .core import PROFILES, figures_dir, get_profile, write_text_atomic
-from .experiments import TABLES, choose_data, distinct_configs, estimate_seconds, plan, run_folder, run_plan, runs_root
+from .experiments import TABLES, choose_data, distinct_configs, estimate_seconds, plan, run_folder, run_plan, runs_root, shown_path
 from .trainconfig import TrainConfig, load_plugins
 
 # %% auto #0
-__all__ = ['FIGURES', 'PARTS', 'machine', 'training_seconds', 'table4_part', 'write_report', 'reproduce', 'main']
+__all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'READERS', 'machine', 'training_seconds', 'table4_part', 'mean_part',
+           'summary_frame', 'write_summary', 'write_report', 'reproduce', 'main']
 
 # %% ../nbs/26_reproduce.ipynb #c005
 FIGURES = "figures"
@@ -55,12 +57,68 @@ def table4_part(profile: str, data: dict, progress: bool, data_root: str | None 
     folder = ensure_run(cfg, progress)
     model, _, _ = load_model(folder / "best.pt")
     nodules, _ = lidc_reader_nodules(progress=progress)
-    frame = table4(lambda x: predict_probabilities(model, x), profile, model_note=f"the DSNet of Table 1 ({data['lnsm'].note}; run {folder})",
+    frame = table4(lambda x: predict_probabilities(model, x), profile, model_note=f"the DSNet of Table 1 ({data['lnsm'].note}; run {shown_path(folder)})",
                    nodules=nodules, comparison=compare_definitions(nodules),
                    data_root=data_root if data_root and (Path(data_root) / "LIDC-IDRI").is_dir() else None)
     return {"caption": frame.attrs["caption"], "path": figures_dir(get_profile(profile)) / "table4.md"}
 
 # %% ../nbs/26_reproduce.ipynb #c007
+SUMMARY_COLUMNS = {   # table: [(the data, the column prefix in tableN.csv)]
+    "table1": [("LNSM", "DICE")], "table2": [("LIDC", "DICE")],
+    "table3": [("LNSM", "LNSM DICE"), ("LIDC", "LIDC DICE")],
+    "table5": [("ISBI 2012", "ISBI DICE"), ("PROMISE12", "PROMISE DICE")],
+}
+READERS = ("D1", "D2", "D3", "D4")
+
+def mean_part(cell: str) -> str:
+    "`87.88 ± 1.10` → `87.88` (a table cell's mean; `—` stays)."
+    return str(cell).split("±")[0].strip()
+
+def _table4_summary(frame: pd.DataFrame) -> list[dict]:
+    "Four means of Table 4 (see above), from `table4.csv`."
+    groups = {"reader pairs (mean of 6)": lambda r, c: r in READERS and c in READERS,
+              "readers vs 50 % consensus (mean of 4)": lambda r, c: r in READERS and c == "50% consensus",
+              "DSNet vs readers (mean of 4)": lambda r, c: r in READERS and c == "DSNet",
+              "DSNet vs 50 % consensus": lambda r, c: r == "50% consensus" and c == "DSNet"}
+    rows = []
+    for label, keep in groups.items():
+        part = frame[[keep(r, c) for r, c in zip(frame["row"], frame["column"])]]
+        if part.empty: continue
+        paper, ours = part["paper"].astype(float).mean(), part["ours"].astype(float).mean()
+        rows.append({"table": "4", "data": "LIDC readers", "method": label, "DICE paper": f"{paper:.2f}",
+                     "DICE ours": f"{ours:.2f}", "diff": f"{ours - paper:+.2f}", "note": "; ".join(sorted(set(part["data"])))})
+    return rows
+
+def summary_frame(profile: str) -> pd.DataFrame:
+    "The at-a-glance table of `profile` (see above) from the tables its reproduction wrote; empty when none exists."
+    out, rows = figures_dir(get_profile(profile)), []
+    for name in TABLES:
+        f = out / f"{name}.csv"
+        if not f.is_file(): continue
+        frame = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if name == "table4": rows += _table4_summary(frame); continue
+        for data, col in SUMMARY_COLUMNS[name]:
+            if f"{col} ours" not in frame: continue
+            for _, r in frame.iterrows():
+                if mean_part(r[f"{col} ours"]) in ("—", ""): continue
+                note = ""
+                if name == "table5":
+                    ppv = col.replace("DICE", "PPV")
+                    note = f"PPV: paper {r[ppv + ' paper']}, ours {mean_part(r[ppv + ' ours'])} ({r[ppv + ' diff']})"
+                rows.append({"table": name.removeprefix("table"), "data": data, "method": r["method"],
+                             "DICE paper": mean_part(r[f"{col} paper"]), "DICE ours": mean_part(r[f"{col} ours"]),
+                             "diff": r[f"{col} diff"], "note": note})
+    return pd.DataFrame(rows, columns=["table", "data", "method", "DICE paper", "DICE ours", "diff", "note"])
+
+def write_summary(profile: str) -> Path | None:
+    "`figures/<profile>/summary.md` (see above), atomically; None when no table exists yet."
+    frame = summary_frame(profile)
+    if frame.empty: return None
+    head = (f"**DSNet reproduction at a glance** (profile `{profile}`; DICE %, the paper's mean and ours; diff = ours − paper "
+            f"in points; the full tables with SEN, PPV, spreads and paired tests are in `figures/{profile}/REPORT.md`).")
+    return write_text_atomic(figures_dir(get_profile(profile)) / "summary.md", head + "\n\n" + markdown(frame) + "\n")
+
+# %% ../nbs/26_reproduce.ipynb #c010
 def write_report(profile: str, parts: list[str], notes: list[str], log: list[str], seconds: float, train_seconds: float,
                  figures: dict | None = None, data: dict | None = None) -> Path:
     "`figures/<profile>/REPORT.md` (see above), atomically."
@@ -72,6 +130,8 @@ def write_report(profile: str, parts: list[str], notes: list[str], log: list[str
     if data: lines += ["Data: " + "; ".join(f"{role}: {c.note}" for role, c in data.items()) + ".", ""]
     lines += ["Every number of ours is regenerated by this command from the run folders; the paper's are as printed. "
               "Differences are ours − paper in percentage points. With the `quick` profile the numbers mean nothing.", ""]
+    summary = write_summary(profile)
+    if summary: lines += ["## At a glance", "", summary.read_text().strip(), ""]
     for name in parts:
         if name == FIGURES: continue
         lines += [f"## Table {name.removeprefix('table')}", ""]
@@ -116,7 +176,7 @@ def reproduce(profile: str = "quick", only: tuple[str, ...] = PARTS, data_root: 
     echo(f"dsnet-reproduce: {path} ({(time.perf_counter() - started) / 60:.1f} min)")
     return path
 
-# %% ../nbs/26_reproduce.ipynb #c011
+# %% ../nbs/26_reproduce.ipynb #c014
 def main(argv: list[str] | None = None) -> int:
     "`dsnet-reproduce`."
     p = argparse.ArgumentParser(prog="dsnet-reproduce", description="Run every experiment behind the paper's tables and figures "
