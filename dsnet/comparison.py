@@ -232,14 +232,18 @@ def build_table(name: str, profile: str, data: dict | None = None, jobs: int = 1
             paper = {m: PAPER_TABLE5[m][role] for m in PAPER_TABLE5}
             t = comparison_table(paper, r or {}, {m: data[role].note for m in PAPER_TABLE5} if not r else skipped,
                                  labels=tuple(f"{role.upper()} {k.upper()}" for k in METRICS))
-            parts.append(t.drop(columns="note").assign(**{f"{role.upper()} note": t["note"]}))
+            if not r:                       # no data for this role: its paper PPV only (the caption says why)
+                t = t[["method", f"{role.upper()} PPV paper"]]
+            else:
+                t = t.drop(columns="note").assign(**{f"{role.upper()} note": t["note"]})
+            parts.append(t)
             if r and "dsnet" in r: paired.append(paired_table(r["dsnet"], {m: v for m, v in r.items() if m != "dsnet"}).assign(data=role.upper()))
         table = parts[0].merge(parts[1], on="method")
         caption = _caption("Table 5 (ISBI 2012 and PROMISE12).", profile, data, ("isbi", "promise"), results.get("isbi", {}))
         caption += " The paper's DICE and SEN rows of Table 5 are illegible in our copy: only its PPV is compared."
     else:
         raise ValueError(f"build_table: {name!r} is not built here (table4: dsnet.doctors); expected table1, table2, table3 or table5")
-    if notes: caption += " Not run: " + "; ".join(notes) + "."
+    if notes: caption += " Not run: " + "; ".join(dict.fromkeys(notes)) + "."      # each reason once
     path = write_table(table, name, profile, caption)
     paired_df = pd.concat(paired, ignore_index=True) if paired else pd.DataFrame()
     if len(paired_df): write_table(paired_df, f"{name}_paired", profile, f"**{name}: DSNet against each method on the same test images** "
