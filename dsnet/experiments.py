@@ -122,7 +122,7 @@ def choose_data(data_root: str | os.PathLike | None = None, fallback: bool = Fal
         elif role == "isbi" and shared_data_dir("isbi2012") is not None:
             out[role] = DataChoice("isbi", "", f"the real ISBI 2012 sample in {shown_path(shared_data_dir('isbi2012'))}")
         else:
-            out[role] = DataChoice(None, "", f"{role}: no data (get it from {origin}); its runs are skipped")
+            out[role] = DataChoice(None, "", f"no {role} data (get it from {origin}); its runs are skipped")
     return out
 
 # %% ../nbs/13_experiments.ipynb #c011
