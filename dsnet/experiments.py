@@ -45,7 +45,7 @@ def shown_path(path: str | os.PathLike) -> str:
     "`path` as a report should show it: relative to the project when it is inside it or beside it, else as given."
     root, path = repo_root(), Path(path)
     if root is None: return str(path)
-    rel = os.path.relpath(path.resolve(), root.resolve())
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))     # symbolic links kept: ../shared stays ../shared
     return rel if not rel.startswith(os.pardir + os.sep + os.pardir) else str(path)
 
 def run_folder(cfg: TrainConfig) -> Path:
