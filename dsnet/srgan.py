@@ -506,7 +506,7 @@ class PhantomSRImages(torch.utils.data.Dataset):
         n, size: number and side of the images.
         seed: image `i` is drawn from seed `seed + i`.
         cache: how many rendered images to keep (the most recent); default: as many as fit in 256 MB (all 512 of
-            128×128, 244 of 512×512): rendering a slice costs 0.1–3 s, reading it back nothing."""
+            128×128, 256 of 512×512): rendering a slice costs 0.1–3 s, reading it back nothing."""
     def __init__(self, n: int, size: int, seed: int = 0, cache: int | None = None):
         if n < 1 or size < 16: raise ValueError(f"PhantomSRImages: n={n}, size={size}; expected n ≥ 1 and size ≥ 16")
         self.n, self.size, self.seed = n, size, seed
