@@ -19,12 +19,13 @@ import torch
 
 from .comparison import build_table, markdown
 from .core import PROFILES, figures_dir, get_profile, write_text_atomic
+from .doctors import CONSENSUS, DSNET, READERS
 from .experiments import TABLES, choose_data, distinct_configs, estimate_seconds, plan, run_folder, run_plan, runs_root, shown_path
 from .trainconfig import TrainConfig, load_plugins
 
 # %% auto #0
-__all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'READERS', 'machine', 'training_seconds', 'table4_part', 'mean_part',
-           'summary_frame', 'write_summary', 'write_report', 'reproduce', 'main']
+__all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'machine', 'training_seconds', 'table4_part', 'mean_part', 'summary_frame',
+           'write_summary', 'write_report', 'reproduce', 'main']
 
 # %% ../nbs/26_reproduce.ipynb #c005
 FIGURES = "figures"
@@ -68,8 +69,6 @@ SUMMARY_COLUMNS = {   # table: [(the data, the column prefix in tableN.csv)]
     "table3": [("LNSM", "LNSM DICE"), ("LIDC", "LIDC DICE")],
     "table5": [("ISBI 2012", "ISBI DICE"), ("PROMISE12", "PROMISE DICE")],
 }
-READERS = ("D1", "D2", "D3", "D4")
-
 def mean_part(cell: str) -> str:
     "`87.88 ± 1.10` → `87.88` (a table cell's mean; `—` stays)."
     return str(cell).split("±")[0].strip()
@@ -77,9 +76,9 @@ def mean_part(cell: str) -> str:
 def _table4_summary(frame: pd.DataFrame) -> list[dict]:
     "Four means of Table 4 (see above), from `table4.csv`."
     groups = {"reader pairs (mean of 6)": lambda r, c: r in READERS and c in READERS,
-              "readers vs 50 % consensus (mean of 4)": lambda r, c: r in READERS and c == "50% consensus",
-              "DSNet vs readers (mean of 4)": lambda r, c: r in READERS and c == "DSNet",
-              "DSNet vs 50 % consensus": lambda r, c: r == "50% consensus" and c == "DSNet"}
+              "readers vs 50 % consensus (mean of 4)": lambda r, c: r in READERS and c == CONSENSUS,
+              "DSNet vs readers (mean of 4)": lambda r, c: r in READERS and c == DSNET,
+              "DSNet vs 50 % consensus": lambda r, c: r == CONSENSUS and c == DSNET}
     rows = []
     for label, keep in groups.items():
         part = frame[[keep(r, c) for r, c in zip(frame["row"], frame["column"])]]

@@ -23,12 +23,12 @@ from .backbone import NORMS, count_parameters, make_norm
 from .core import Profile, atomic_path, get_profile
 
 # %% auto #0
-__all__ = ['VGG19_LAYOUT', 'DOWNSAMPLING', 'SR_RECIPES', 'TEACHER_FORMAT', 'SR_SUFFIXES', 'SRResidualBlock', 'icnr_',
-           'PixelShuffleUp', 'SRResNet', 'SRDiscriminator', 'pixel_loss', 'adversarial_loss', 'discriminator_loss',
-           'vgg19_layer_names', 'vgg19_features', 'VGGLoss', 'degrade', 'upsample_bicubic', 'psnr', 'ssim',
-           'SRGANConfig', 'random_crops', 'CropBatches', 'train_srgan', 'FrozenTeacher', 'save_teacher',
-           'read_stamped_checkpoint', 'load_teacher', 'PhantomSRImages', 'phantom_sr_images', 'FolderSRImages',
-           'sr_quality']
+__all__ = ['VGG19_LAYOUT', 'DOWNSAMPLING', 'SR_RECIPES', 'TEACHER_FORMAT', 'PHANTOM_CACHE_BYTES', 'SR_SUFFIXES',
+           'SRResidualBlock', 'icnr_', 'PixelShuffleUp', 'SRResNet', 'SRDiscriminator', 'pixel_loss',
+           'adversarial_loss', 'discriminator_loss', 'vgg19_layer_names', 'vgg19_features', 'VGGLoss', 'degrade',
+           'upsample_bicubic', 'psnr', 'ssim', 'SRGANConfig', 'random_crops', 'CropBatches', 'train_srgan',
+           'FrozenTeacher', 'save_teacher', 'read_stamped_checkpoint', 'load_teacher', 'PhantomSRImages',
+           'phantom_sr_images', 'FolderSRImages', 'sr_quality']
 
 # %% ../nbs/07_srgan.ipynb #c005
 class SRResidualBlock(nn.Module):
@@ -497,6 +497,8 @@ def load_teacher(path: str | os.PathLike, expected: dict | None = None) -> Froze
     return FrozenTeacher(generator)
 
 # %% ../nbs/07_srgan.ipynb #c035
+PHANTOM_CACHE_BYTES = 256 * 2 ** 20   # Choice: memory kept for rendered teacher images (the paper is silent)
+
 class PhantomSRImages(torch.utils.data.Dataset):
     """`n` teacher training images, rendered on demand: item `i` is (1, size, size) float32 in [0, 1], alternately a
     synthetic chest slice and a nodule crop from `dsnet.phantoms` at its ordinary (not the fine) resolution, in the lung
@@ -510,7 +512,7 @@ class PhantomSRImages(torch.utils.data.Dataset):
     def __init__(self, n: int, size: int, seed: int = 0, cache: int | None = None):
         if n < 1 or size < 16: raise ValueError(f"PhantomSRImages: n={n}, size={size}; expected n ≥ 1 and size ≥ 16")
         self.n, self.size, self.seed = n, size, seed
-        self.cache = cache if cache is not None else max(64, 256 * 2 ** 20 // (4 * size * size))
+        self.cache = cache if cache is not None else max(64, PHANTOM_CACHE_BYTES // (4 * size * size))
         self._kept: dict[int, torch.Tensor] = {}
 
     def __len__(self) -> int:
