@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from dsnet.core import figures_dir, shared_data_dir, write_json_atomic
-from dsnet.datasets import build_lnsm, read_dl_info, synthetic_recist_slice, write_deeplesion_slice
-from dsnet.phantoms import KINDS, lnsm_synthetic, make_phantom
+from dsnet.data.datasets import build_lnsm, read_dl_info, synthetic_recist_slice, write_deeplesion_slice
+from dsnet.data.phantoms import KINDS, lnsm_synthetic, make_phantom
 
 
 def bench_phantoms(n: int, workers: int) -> dict:

@@ -6,9 +6,9 @@ Writes one table for every profile asked, figures/bench_models.csv, and prints i
 Every figure is for one side×side crop (batch 1) on the CPU with one thread: the forward time is the median of
 `repeats` passes without gradients; training steps/s is the median over `train-steps` steps (after one warm-up step)
 of an Adam step on the DICE loss (eq. 2) plus the network's auxiliary loss where it has one. The Table 3 rows take
-their own training step (`dsnet.adversarial.adversarial_step` with their losses: DICE, + Soft Mask L1, + GAN with the
+their own training step (`dsnet.networks.adversarial.adversarial_step` with their losses: DICE, + Soft Mask L1, + GAN with the
 discriminator's update), with an untrained SR teacher at the profile's sizes. Multiply-adds count convolution and
-linear layers (`dsnet.model.count_macs`) plus MedT's attention products (`dsnet.baselines.baseline_macs`).
+linear layers (`dsnet.networks.model.count_macs`) plus MedT's attention products (`dsnet.networks.baselines.baseline_macs`).
 """
 import argparse
 from pathlib import Path
@@ -18,12 +18,12 @@ import time
 import pandas as pd
 import torch
 
-from dsnet.adversarial import adversarial_step, dice_loss
-from dsnet.backbone import count_parameters
-from dsnet.baselines import BASELINES, baseline_macs, baseline_names, build_baseline
+from dsnet.networks.adversarial import adversarial_step, dice_loss
+from dsnet.networks.backbone import count_parameters
+from dsnet.networks.baselines import BASELINES, baseline_macs, baseline_names, build_baseline
 from dsnet.core import atomic_path, figures_dir, get_profile
-from dsnet.model import build_discriminator, build_model, forward_time_ms, table3_configs
-from dsnet.srgan import SRResNet
+from dsnet.networks.model import build_discriminator, build_model, forward_time_ms, table3_configs
+from dsnet.networks.srgan import SRResNet
 
 
 def median_step_seconds(step, steps: int) -> float:

@@ -91,9 +91,9 @@ def main():
     t0 = time.perf_counter()
     import pymatting
     print(f"(import pymatting: {time.perf_counter() - t0:.1f} s)")
-    from dsnet.softmask import closed_form_alpha, closed_form_system, composite_sample
-    from dsnet.trimaps import recist_from_mask, soft_mask_from_recist
-    from dsnet.label import soft_masks_from_masks
+    from dsnet.labelling.softmask import closed_form_alpha, closed_form_system, composite_sample
+    from dsnet.labelling.trimaps import recist_from_mask, soft_mask_from_recist
+    from dsnet.labelling.label import soft_masks_from_masks
 
     print("\n1-2. Closed-form alpha, 256x256, 8-px-wide unknown band (targets: >= 10x pymatting on every shape, "
           "<= 1e-4 from a direct solve)")

@@ -6,13 +6,13 @@ Usage: python bench/bench_train.py [--profiles quick,paper] [--rows unet,...,dsn
 For each profile and row, on 64×64 crops (the LNSM crop), with an untrained SR teacher of the profile's size:
   * training steps/s and crops/s at batch 1 (the paper's) and at the largest batch that fits: batches double from 2
     until the device runs out of memory, `--max-batch` is reached, or one step takes longer than `--step-budget`
-    seconds (on a CPU, memory is rarely what stops it); a step is `dsnet.adversarial.adversarial_step` with the row's
+    seconds (on a CPU, memory is rarely what stops it); a step is `dsnet.networks.adversarial.adversarial_step` with the row's
     own losses (DICE; + Soft Mask L1; + GAN with the discriminator's update), bf16 autocast and channels-last on a GPU;
   * inference crops/s (batches of 32, no gradients);
   * peak memory of the training steps: `torch.cuda.max_memory_allocated` on a GPU, the process's peak resident size
     (VmHWM, reset between rows through /proc/self/clear_refs) on a CPU.
 Every time is the median of `--repeats` calls after one warm-up call. `--runs` also times a whole quick-profile run of
-each row on synthetic LNSM (`dsnet.train.train_run`: the profile's steps, validation and test; teacher cached first).
+each row on synthetic LNSM (`dsnet.training.train.train_run`: the profile's steps, validation and test; teacher cached first).
 Writes figures/bench_train_<device>.csv and prints the table.
 """
 import argparse
@@ -24,12 +24,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from dsnet.adversarial import adversarial_step
-from dsnet.backbone import count_parameters
+from dsnet.networks.adversarial import adversarial_step
+from dsnet.networks.backbone import count_parameters
 from dsnet.core import atomic_path, figures_dir, get_profile
-from dsnet.model import build_discriminator, build_model, make_optimizers
-from dsnet.srgan import SRResNet
-from dsnet.trainconfig import ROWS, TrainConfig, resolve_device, resolve_precision
+from dsnet.networks.model import build_discriminator, build_model, make_optimizers
+from dsnet.networks.srgan import SRResNet
+from dsnet.training.config import ROWS, TrainConfig, resolve_device, resolve_precision
 
 
 def median_seconds(fn, repeats: int, sync) -> float:
@@ -107,8 +107,8 @@ def row_figures(row: str, profile_name: str, device: torch.device, repeats: int,
 
 def quick_run_seconds(row: str, device: torch.device) -> float:
     "Wall time of one whole quick-profile run of `row` on synthetic LNSM (data and teacher cached first)."
-    from dsnet.sources import ensure_teacher, load_source
-    from dsnet.train import train_run
+    from dsnet.training.sources import ensure_teacher, load_source
+    from dsnet.training.train import train_run
     cfg = TrainConfig.from_profile("quick", model=row, device=str(device))
     load_source(cfg)
     if cfg.needs_teacher: ensure_teacher(cfg, device, progress=False)

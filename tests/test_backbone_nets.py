@@ -1,9 +1,9 @@
-"""Bad input and round trips for dsnet.backbone and dsnet.srgan (the notebooks hold the behaviour checks)."""
+"""Bad input and round trips for dsnet.networks.backbone and dsnet.networks.srgan (the notebooks hold the behaviour checks)."""
 import pytest
 import torch
 
-from dsnet.backbone import BackboneConfig, ImprovedBackbone, UNet, build_backbone
-from dsnet.srgan import SRResNet, TEACHER_FORMAT, FrozenTeacher, load_teacher, save_teacher
+from dsnet.networks.backbone import BackboneConfig, ImprovedBackbone, UNet, build_backbone
+from dsnet.networks.srgan import SRResNet, TEACHER_FORMAT, FrozenTeacher, load_teacher, save_teacher
 
 
 @pytest.mark.parametrize("kind", ["unet", "improved"])

@@ -1,9 +1,9 @@
-"""Every comparison network of dsnet.baselines builds at a tiny size, keeps the shape, refuses bad input before any
+"""Every comparison network of dsnet.networks.baselines builds at a tiny size, keeps the shape, refuses bad input before any
 computation, and (where it has one) returns a finite auxiliary loss (the notebooks 12_* hold the behaviour checks)."""
 import pytest
 import torch
 
-from dsnet.baselines import BASELINES, QUOTED, baseline_names, build_baseline
+from dsnet.networks.baselines import BASELINES, QUOTED, baseline_names, build_baseline
 from dsnet.core import get_profile
 
 TINY = get_profile("quick").replace(width=4, depth=2)

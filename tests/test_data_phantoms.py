@@ -1,10 +1,10 @@
-"""Tests of dsnet.phantoms, dsnet.datasets and dsnet.metrics beyond the notebooks' cells (run by `make test`)."""
+"""Tests of dsnet.data.phantoms, dsnet.data.datasets and dsnet.data.metrics beyond the notebooks' cells (run by `make test`)."""
 import numpy as np
 import pytest
 
-from dsnet.datasets import SegmentationDataset, ct_window, phantom_dataset, split_indices
-from dsnet.metrics import dice, ppv, sensitivity
-from dsnet.phantoms import KINDS, area_average, lnsm_synthetic, make_phantom
+from dsnet.data.datasets import SegmentationDataset, ct_window, phantom_dataset, split_indices
+from dsnet.data.metrics import dice, ppv, sensitivity
+from dsnet.data.phantoms import KINDS, area_average, lnsm_synthetic, make_phantom
 
 
 @pytest.mark.parametrize("kind", KINDS)

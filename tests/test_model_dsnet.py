@@ -1,14 +1,14 @@
-"""Fast checks of dsnet.fusion, dsnet.adversarial and dsnet.model at tiny sizes (the notebooks 08-10 hold the full ones)."""
+"""Fast checks of dsnet.networks.fusion, dsnet.networks.adversarial and dsnet.networks.model at tiny sizes (the notebooks 08-10 hold the full ones)."""
 import math
 
 import pytest
 import torch
 
-from dsnet.adversarial import LossConfig, PixelDiscriminator, adversarial_step, dice_loss, discriminator_loss, soft_mask_loss, total_loss
+from dsnet.networks.adversarial import LossConfig, PixelDiscriminator, adversarial_step, dice_loss, discriminator_loss, soft_mask_loss, total_loss
 from dsnet.core import get_profile
-from dsnet.fusion import SDRFM, area_downsample_logits
-from dsnet.model import DSNetConfig, build_discriminator, build_model, count_macs, make_optimizers, table3_configs
-from dsnet.srgan import SRResNet
+from dsnet.networks.fusion import SDRFM, area_downsample_logits
+from dsnet.networks.model import DSNetConfig, build_discriminator, build_model, count_macs, make_optimizers, table3_configs
+from dsnet.networks.srgan import SRResNet
 
 TINY = get_profile("quick").replace(width=4, depth=2, cbam_reduction=2, disc_width=4, sr_width=4, sr_blocks=1)
 

@@ -22,6 +22,6 @@ def test_softmask_command_help_and_usage_error():
 
 def test_import_is_light():
     "Importing the labelling modules must not import pymatting (its numba compile belongs to no start-up path)."
-    code = "import sys, dsnet.softmask, dsnet.trimaps, dsnet.label; print('pymatting' in sys.modules)"
+    code = "import sys, dsnet.labelling.softmask, dsnet.labelling.trimaps, dsnet.labelling.label; print('pymatting' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

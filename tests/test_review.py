@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from dsnet.review import (MANIFEST_NAME, ReviewSession, accepted_items, item_folder, load_accepted, read_item,
+from dsnet.labelling.review import (MANIFEST_NAME, ReviewSession, accepted_items, item_folder, load_accepted, read_item,
                           read_manifest)
-from dsnet.softmask import composite_sample
+from dsnet.labelling.softmask import composite_sample
 
 
 def lnsm_build(root, sizes=(64, 64, 64)):

@@ -16,10 +16,10 @@ import pytest
 import torch
 
 from dsnet.core import shared_data_dir
-from dsnet.inference import load_network_state, predict_probabilities, read_checkpoint
-from dsnet.sources import ensure_teacher, load_source
-from dsnet.train import train_run
-from dsnet.trainconfig import TrainConfig, build_network
+from dsnet.training.inference import load_network_state, predict_probabilities, read_checkpoint
+from dsnet.training.sources import ensure_teacher, load_source
+from dsnet.training.train import train_run
+from dsnet.training.config import TrainConfig, build_network
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "DSNET_PROFILE": "quick", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}

@@ -59,7 +59,7 @@ def test_explorer_in_jupyterlab(page, lab):
 
 
 def test_review_in_jupyterlab(page, lab):
-    from dsnet.review import list_items, read_manifest
+    from dsnet.labelling.review import list_items, read_manifest
     _run_clean(page, lab, "02a_review.ipynb")
     t0 = time.time()
     folder = lab.root / "data" / "generated" / "review-demo" / "softmasks"
