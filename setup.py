@@ -40,7 +40,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["dsnet", "dsnet.*"]),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={"dev": dev_requirements, "lidc": ["pylidc==0.2.3"]},
+    extras_require={"dev": dev_requirements, "lidc": cfg.get("lidc_requirements", "").split()},
     python_requires=">=" + min_python,
     zip_safe=False,
     entry_points={"console_scripts": console_scripts, "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from dsnet.core import figures_dir, shared_data_dir, write_json_atomic
-from dsnet.data.datasets import build_lnsm, read_dl_info, synthetic_recist_slice, write_deeplesion_slice
+from dsnet.data.datasets import build_lnsm
+from dsnet.data.readers import read_dl_info, synthetic_recist_slice, write_deeplesion_slice
 from dsnet.data.phantoms import KINDS, lnsm_synthetic, make_phantom
 
 

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from dsnet.networks.backbone import BackboneConfig, ImprovedBackbone, UNet, build_backbone
-from dsnet.networks.srgan import SRResNet, TEACHER_FORMAT, FrozenTeacher, load_teacher, save_teacher
+from dsnet.networks.srgan import SRResNet
+from dsnet.networks.teacher import TEACHER_FORMAT, FrozenTeacher, load_teacher, save_teacher
 
 
 @pytest.mark.parametrize("kind", ["unet", "improved"])

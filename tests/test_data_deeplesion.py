@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from dsnet.core import shared_data_dir
-from dsnet.data.datasets import build_lnsm, read_dl_info, read_lnsm, synthetic_recist_slice, write_deeplesion_slice
+from dsnet.data.datasets import build_lnsm, read_lnsm
+from dsnet.data.readers import read_dl_info, synthetic_recist_slice, write_deeplesion_slice
 
 DL = shared_data_dir("deeplesion")
 

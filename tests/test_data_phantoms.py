@@ -39,7 +39,7 @@ def test_image_is_ct_like():
 def test_phantom_dataset_batches():
     import torch
     from dsnet.core import get_profile
-    prof = get_profile("quick").replace(n_lnsm=24, crop_size=32, workers=1)
+    prof = get_profile("quick").replace(n_lnsm=24, crop_size=32, label_workers=1)
     ds = phantom_dataset("train", prof, labels="true", with_hr=True)
     batch = torch.utils.data.default_collate([ds[i] for i in range(4)])
     assert batch["image"].shape == (4, 1, 32, 32) and batch["hr_image"].shape == (4, 1, 128, 128)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dsnet.data.datasets import LidcPatch
+from dsnet.data.readers import LidcPatch
 from dsnet.reproduction.doctors import (CONSENSUS, DSNET, LABELS, PAPER_TABLE4, DiceDefinition, ReaderNodule, agreement_matrix, code_counts,
                            compare_definitions, overlaps, paper_distance, reader_order)
 from dsnet.data.metrics import dice

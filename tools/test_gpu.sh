@@ -22,7 +22,7 @@ timeout 240 "$PY" -m pytest -p no:cacheprovider -q --nbval-lax --nbval-current-e
   nbs/10c_inference.ipynb nbs/11_train.ipynb nbs/11a_predict.ipynb tests/test_train_cli.py -k "not ddp" 2>&1 | tee "$OUT/pytest.log" | tail -5 || status=1
 echo "[test-gpu] 2/3 paper-width smoke run of every Table 3 row"
 for row in unet backbone sr-input edrfm sdrfm soft-loss dsnet; do
-  timeout 60 "$PY" -c "import sys; from dsnet.training.train import main; sys.exit(main())" --data lnsm-synthetic --model "$row" --profile paper --epochs 1 --quiet --out "$OUT/smoke/$row" \
+  timeout 60 "$PY" -c "import sys; from dsnet.training.cli import main; sys.exit(main())" --data lnsm-synthetic --model "$row" --profile paper --epochs 1 --quiet --out "$OUT/smoke/$row" \
     --set train_steps=20 --set n_items=200 --set sr_steps=100 --set sr_hr_size=128 --set sr_train_images=64 \
     2>&1 | tee -a "$OUT/smoke.log" | tail -1 || status=1
 done
