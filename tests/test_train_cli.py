@@ -95,11 +95,16 @@ def test_two_ddp_processes_on_gloo_match_one_process_with_the_same_global_batch(
     differ = sum(((w1["model"][k] - w2["model"][k]) ** 2).sum() for k in keys).sqrt()
     assert differ < 0.1 * moved, f"the runs differ by {differ:.3g}, training moved the weights by {moved:.3g}"
     assert max((w1["disc"][k] - w2["disc"][k]).abs().max().item() for k in w1["disc"]) < 1e-5
-    nets = []
+    torch.manual_seed(cfg.seed)
+    nets = [build_network(cfg, teacher)]                                           # as both runs started
     for w in (w1, w2):
         net = build_network(cfg, teacher); load_network_state(net, w["model"], "last.pt"); nets.append(net)
     images = load_source(cfg)["image"][:8]
-    assert np.abs(predict_probabilities(nets[0], images) - predict_probabilities(nets[1], images)).max() < 5e-4
+    p0, p1, p2 = (predict_probabilities(net, images) for net in nets)
+    # the probabilities too: the two runs differ by a small part of what the two steps changed (absolute differences
+    # depend on the teacher a fresh cache trains: 1e-4 to 2e-3 here, while training moved them by 1e-1)
+    changed, apart = np.abs(p1 - p0).max(), np.abs(p1 - p2).max()
+    assert apart < 0.05 * changed, f"the runs' probabilities are {apart:.3g} apart; training moved them by {changed:.3g}"
     s1, s2 = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("one", "two"))
     assert abs(s1["dice"]["mean"] - s2["dice"]["mean"]) < 0.01 and s1["n_test"] == s2["n_test"]
     assert json.loads((tmp_path / "two" / "timing.json").read_text())["world"] == 2
