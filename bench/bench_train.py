@@ -107,7 +107,8 @@ def row_figures(row: str, profile_name: str, device: torch.device, repeats: int,
 
 def quick_run_seconds(row: str, device: torch.device) -> float:
     "Wall time of one whole quick-profile run of `row` on synthetic LNSM (data and teacher cached first)."
-    from dsnet.training.sources import ensure_teacher, load_source
+    from dsnet.training.sources import load_source
+from dsnet.training.teachers import ensure_teacher
     from dsnet.training.train import train_run
     cfg = TrainConfig.from_profile("quick", model=row, device=str(device))
     load_source(cfg)

@@ -17,7 +17,8 @@ import torch
 
 from dsnet.core import shared_data_dir
 from dsnet.training.inference import load_network_state, predict_probabilities, read_checkpoint
-from dsnet.training.sources import ensure_teacher, load_source
+from dsnet.training.sources import load_source
+from dsnet.training.teachers import ensure_teacher
 from dsnet.training.train import train_run
 from dsnet.training.config import TrainConfig, build_network
 

@@ -23,7 +23,8 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from ..core import atomic_path, get_profile, repo_root, shared_data_dir, write_json_atomic, write_text_atomic
-from ..training.sources import ensure_teacher, load_source, teacher_path
+from ..training.sources import load_source
+from ..training.teachers import ensure_teacher, teacher_path
 from ..training.train import summarize_runs, train_run
 from ..training.config import ROWS, TrainConfig
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..core import PROFILES
 from .config import DATA_SOURCES, PRECISIONS, ROWS, TrainConfig, model_names, resolve_device
-from .sources import ensure_teacher
+from .teachers import ensure_teacher
 from .train import train_folds, train_run, train_seeds, train_seeds_of_folds
 
 # %% auto #0

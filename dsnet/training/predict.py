@@ -39,7 +39,7 @@ from dsnet.training.inference import (
 )
 from ..labelling.label import read_image
 from ..networks.teacher import load_teacher
-from .sources import file_sha256
+from .teachers import file_sha256
 from .config import TrainConfig, build_network, resolve_device, side_multiple
 
 # %% auto #0

@@ -35,7 +35,8 @@ from dsnet.training.inference import (
 from ..data.metrics import dice, mean_std
 from ..networks.model import build_discriminator, make_optimizers
 from .checks import CHECKS_KEY, images_over_runs, run_checks
-from .sources import ensure_teacher, load_source, split_groups, training_items
+from .sources import load_source, split_groups, training_items
+from .teachers import ensure_teacher
 from dsnet.training.config import (
     MODEL_BUILDERS,
     RUNTIME_FIELDS,
