@@ -5,6 +5,8 @@
 # %% ../../nbs/10d_train_teacher.ipynb #6823fcda
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -32,7 +34,7 @@ from dsnet.training.sources import (
 
 # %% auto #0
 __all__ = ['TEACHER_HELDOUT', 'ISBI_TEACHER_HELDOUT', 'PHANTOM_HELDOUT_SEED', 'TeacherImages', 'teacher_images', 'teacher_path',
-           'teacher_quality_path', 'measure_teacher', 'file_sha256', 'ensure_teacher']
+           'teacher_quality_path', 'measure_teacher', 'file_sha256', 'exclusive', 'ensure_teacher']
 
 # %% ../../nbs/10d_train_teacher.ipynb #c014
 TEACHER_HELDOUT = 16  # Choice: the most held-out images each teacher is measured on (see the table above)
@@ -193,6 +195,28 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+@contextlib.contextmanager
+def exclusive(path: Path):
+    """Hold an exclusive lock on `path`.lock while the block runs (POSIX `flock`): of several processes that need the
+    same missing teacher (`dsnet-reproduce --jobs 2`, parallel tests), one trains it and the others wait, then load it."""
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_quality(cfg: TrainConfig, teacher: FrozenTeacher, quality: Path, seconds: float | None) -> None:
+    "The teacher's measurement on held-out images of its source, with its training time and settings, beside it."
+    measured = measure_teacher(teacher, teacher_images(cfg), cfg.sr_scale)
+    srgan = cfg.srgan_config()
+    record = dict(train_seconds=seconds, steps=srgan.steps(), threads=torch.get_num_threads(), srgan=srgan.to_dict())
+    write_json_atomic(quality, measured | record)
+
+
 def ensure_teacher(
     cfg: TrainConfig, device: torch.device | str = "cpu", progress: bool = True
 ) -> tuple[FrozenTeacher, dict]:
@@ -201,30 +225,20 @@ def ensure_teacher(
 
     Returns: (teacher, info) with info = {"path", "sha256", "architecture"} for the checkpoints."""
     path, seconds = teacher_path(cfg), None
-    if not path.is_file():
-        if cfg.teacher:
-            raise FileNotFoundError(f"teacher {path} not found (--teacher); omit it to train one for {cfg.data}")
-        images = teacher_images(cfg)
-        start = time.perf_counter()
-        generator, _ = train_srgan(
-            images.train, cfg.srgan_config(), device=device, progress=progress, workers=cfg.workers
-        )
-        seconds = time.perf_counter() - start
-        save_teacher(path, generator, dict(images=images.name, data=cfg.data, srgan=cfg.srgan_config().to_dict()))
-    teacher = load_teacher(path, expected={"scale": cfg.sr_scale, "in_channels": 1})
-    quality = teacher_quality_path(path)
-    if not cfg.teacher and (seconds is not None or not quality.is_file()):
-        measured = measure_teacher(teacher, teacher_images(cfg), cfg.sr_scale)
-        write_json_atomic(
-            quality,
-            measured
-            | dict(
-                train_seconds=seconds,
-                steps=cfg.srgan_config().steps(),
-                threads=torch.get_num_threads(),
-                srgan=cfg.srgan_config().to_dict(),
-            ),
-        )
+    if not path.is_file() and cfg.teacher:
+        raise FileNotFoundError(f"teacher {path} not found (--teacher); omit it to train one for {cfg.data}")
+    with exclusive(path):  # one process trains a missing teacher; the others wait for it and load the same file
+        if not path.is_file():
+            images = teacher_images(cfg)
+            start = time.perf_counter()
+            srgan = cfg.srgan_config()
+            generator, _ = train_srgan(images.train, srgan, device=device, progress=progress, workers=cfg.workers)
+            seconds = time.perf_counter() - start
+            save_teacher(path, generator, dict(images=images.name, data=cfg.data, srgan=srgan.to_dict()))
+        teacher = load_teacher(path, expected={"scale": cfg.sr_scale, "in_channels": 1})
+        quality = teacher_quality_path(path)
+        if not cfg.teacher and (seconds is not None or not quality.is_file()):
+            _write_quality(cfg, teacher, quality, seconds)
     return teacher, {
         "path": str(path.resolve()),
         "sha256": file_sha256(path),
