@@ -40,4 +40,4 @@ bench: setup
 	$(PY) bench/bench_softmask.py
 
 clean-nbs:
-	nbdev_export && nbdev_clean
+	nbdev_export && $(PY) tools/wrap_modidx.py && nbdev_clean

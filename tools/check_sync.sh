@@ -8,6 +8,7 @@ snapshot() { find dsnet nbs README.md -type f \( -name '*.py' -o -name '*.ipynb'
                -not -path '*/__pycache__/*' | sort | xargs sha1sum; }
 before=$(snapshot)
 nbdev_export
+python tools/wrap_modidx.py
 nbdev_clean >/dev/null
 python tools/make_readme.py
 after=$(snapshot)

@@ -50,7 +50,8 @@ class PixelDiscriminator(nn.Module):
     def forward(self, image: Tensor, mask: Tensor) -> Tensor:
         if image.ndim != 4 or mask.ndim != 4:
             raise ValueError(
-                f"PixelDiscriminator: expected 4-D (B, C, H, W) tensors, got image {tuple(image.shape)}, mask {tuple(mask.shape)}"
+                f"PixelDiscriminator: expected 4-D (B, C, H, W) tensors, got image {tuple(image.shape)}, mask "
+                f"{tuple(mask.shape)}"
             )
         if image.shape[1] != self.image_channels or mask.shape[1] != 1:
             raise ValueError(

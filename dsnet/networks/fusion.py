@@ -28,7 +28,8 @@ INTERPOLATIONS = ("bicubic", "bilinear", "nearest")
 
 
 def check_settings(name: str, resolution: str, interpolation: str = "bicubic") -> None:
-    "Raise a ValueError naming `name` unless `resolution` is one of `RESOLUTIONS` and `interpolation` of `INTERPOLATIONS`."
+    """Raise a ValueError naming `name` unless `resolution` is one of `RESOLUTIONS` and `interpolation` of
+    `INTERPOLATIONS`."""
     if resolution not in RESOLUTIONS:
         raise ValueError(f"{name}: resolution={resolution!r}, expected one of {RESOLUTIONS}")
     if interpolation not in INTERPOLATIONS:
@@ -56,12 +57,14 @@ def check_teacher_outputs(
     """
     if image.ndim != 4 or sr.ndim != 4:
         raise ValueError(
-            f"{name}: expected 4-D image (B, 1, H, W) and sr (B, 1, sH, sW), got {tuple(image.shape)} and {tuple(sr.shape)}"
+            f"{name}: expected 4-D image (B, 1, H, W) and sr (B, 1, sH, sW), got {tuple(image.shape)} and "
+            f"{tuple(sr.shape)}"
         )
     expected = (image.shape[0], 1, scale * image.shape[-2], scale * image.shape[-1])
     if tuple(sr.shape) != expected:
         raise ValueError(
-            f"{name}: expected the SR image of shape {expected} (scale {scale} × image {tuple(image.shape)}), got {tuple(sr.shape)}"
+            f"{name}: expected the SR image of shape {expected} (scale {scale} × image {tuple(image.shape)}), got "
+            f"{tuple(sr.shape)}"
         )
     if features is None:
         return
@@ -125,7 +128,8 @@ class SRInput(nn.Module):
         channels: output channels when `resolution == "label"` (with `"sr"` the output is the 1-channel SR image).
         resolution: "sr" or "label" (see above).
         scale: the teacher's factor s.
-    Shapes: `forward(image (B,1,H,W), sr (B,1,sH,sW), features) -> (B, out_channels, sH, sW)` ("sr") or `(B, out_channels, H, W)` ("label").
+    Shapes: `forward(image (B,1,H,W), sr (B,1,sH,sW), features) -> (B, out_channels, sH, sW)` ("sr") or `(B,
+    out_channels, H, W)` ("label").
     """
 
     def __init__(self, channels: int = 64, resolution: str = "sr", scale: int = 4):
@@ -146,7 +150,8 @@ def conv_norm_relu(in_channels: int, out_channels: int, norm: str = "instance") 
 
 
 class EDRFM(nn.Module):
-    """Efficient Detailed Representation Fusion Module (Fig. 4 a): concatenate up(x), SR image, SR features; fuse by a conv.
+    """Efficient Detailed Representation Fusion Module (Fig. 4 a): concatenate up(x), SR image, SR features; fuse by a
+    conv.
 
     Args:
         feature_channels: F, channels of the teacher's last-block features.
@@ -155,7 +160,8 @@ class EDRFM(nn.Module):
         scale: the teacher's factor s.
         norm: normalisation after the fusing convolution (`dsnet.networks.backbone.make_norm`).
         interpolation: how the original image is brought to the SR size, one of `INTERPOLATIONS`.
-    Shapes: `forward(image (B,1,H,W), sr (B,1,sH,sW), features (B,F,sH,sW)) -> (B, C, sH, sW)` ("sr") or `(B, C, H, W)` ("label").
+    Shapes: `forward(image (B,1,H,W), sr (B,1,sH,sW), features (B,F,sH,sW)) -> (B, C, sH, sW)` ("sr") or `(B, C, H,
+    W)` ("label").
     """
 
     def __init__(
@@ -199,7 +205,8 @@ class SDRFM(nn.Module):
         norm: normalisation in the branches (`dsnet.networks.backbone.make_norm`).
         interpolation: how the original image is brought to the SR size, one of `INTERPOLATIONS`.
         min_hidden: SK-Net's lower bound L on the bottleneck width.
-    Shapes: `forward(image (B,1,H,W), sr (B,1,sH,sW), features (B,F,sH,sW)) -> (B, C, sH, sW)` ("sr") or `(B, C, H, W)` ("label");
+    Shapes: `forward(image (B,1,H,W), sr (B,1,sH,sW), features (B,F,sH,sW)) -> (B, C, sH, sW)` ("sr") or `(B, C, H,
+    W)` ("label");
     `last_selection_weights` (B, 2, C).
     """
 

@@ -61,7 +61,8 @@ class DSNetConfig:
     interpolation: str = "bicubic"  # Choice: how the original is interpolated to the SR size
     sr_scale: int = 4  # "from 128 to 512" (Detailed Representation Transfer)
     disc_width: int = 64  # Choice: pixel-wise discriminator width (Fig. 6 gives none)
-    # the λs of eq. (6) live in `dsnet.networks.adversarial.LossConfig`, the learning rate in the training configuration (11_train)
+    # the λs of eq. (6) live in `dsnet.networks.adversarial.LossConfig`, the learning rate in the training
+    # configuration (11_train)
 
     def __post_init__(self):
         for name, allowed in [
@@ -80,7 +81,8 @@ class DSNetConfig:
             raise ValueError(f"DSNetConfig.fusion_channels={self.fusion_channels}: expected >= 0 (0 = width)")
         if self.needs_teacher and self.in_channels != 1:
             raise ValueError(
-                f"DSNetConfig: detail={self.detail!r} feeds the image to the 1-channel SR teacher; in_channels={self.in_channels}, expected 1"
+                f"DSNetConfig: detail={self.detail!r} feeds the image to the 1-channel SR teacher; "
+                f"in_channels={self.in_channels}, expected 1"
             )
 
     @classmethod
@@ -106,7 +108,8 @@ class DSNetConfig:
         return self.detail != "none"
 
     def loss_config(self, **weights) -> LossConfig:
-        "The eq. (6) terms this row switches on, with the paper's λs (or `weights`), for `dsnet.networks.adversarial.adversarial_step`."
+        """The eq. (6) terms this row switches on, with the paper's λs (or `weights`), for
+        `dsnet.networks.adversarial.adversarial_step`."""
         return LossConfig(soft_loss=self.soft_loss, gan_loss=self.gan_loss, **weights)
 
     def backbone_config(self, in_channels: int) -> BackboneConfig:
@@ -117,7 +120,8 @@ class DSNetConfig:
 
 # %% ../../nbs/10_dsnet.ipynb #c008
 def as_frozen_teacher(teacher: nn.Module, scale: int) -> FrozenTeacher:
-    """A `FrozenTeacher` from a `FrozenTeacher` or an SR generator (`dsnet.networks.srgan.SRResNet`, wrapped and frozen; anything
+    """A `FrozenTeacher` from a `FrozenTeacher` or an SR generator (`dsnet.networks.srgan.SRResNet`, wrapped and
+    frozen; anything
     else is a TypeError), checked against `scale`."""
     if not isinstance(teacher, FrozenTeacher):
         teacher = FrozenTeacher(teacher)
@@ -135,7 +139,8 @@ class DSNet(nn.Module):
 
     Args:
         cfg: a `DSNetConfig` (one Table 3 row).
-        teacher: `dsnet.networks.teacher.FrozenTeacher` or `SRResNet`; required when `cfg.detail != "none"`, ignored otherwise.
+        teacher: `dsnet.networks.teacher.FrozenTeacher` or `SRResNet`; required when `cfg.detail != "none"`, ignored
+        otherwise.
     Shapes: `forward(image (B, 1, H, W)) -> logits (B, 1, H, W)`; H and W multiples of `side_multiple`.
     """
 

@@ -322,7 +322,8 @@ def read_stamped_checkpoint(path: str | os.PathLike, fmt: str, what: str) -> dic
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise ValueError(
-            f"{path}: not a readable {what} checkpoint, corrupt or truncated ({type(error).__name__}: {str(error)[:200]})"
+            f"{path}: not a readable {what} checkpoint, corrupt or truncated ({type(error).__name__}: "
+            f"{str(error)[:200]})"
         ) from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != fmt:
         given = (

@@ -222,7 +222,8 @@ ALPHA = 0.05  # the significance level of every verdict (after Holm–Bonferroni
 def paired_test(
     dsnet: pd.DataFrame, other: pd.DataFrame, metric: str = "dice", resamples: int = 2000, seed: int = 0
 ) -> dict:
-    "DSNet − other on the images both were tested on (see above): n, mean difference (pp), 95 % bootstrap CI, Wilcoxon p, verdict."
+    """DSNet − other on the images both were tested on (see above): n, mean difference (pp), 95 % bootstrap CI,
+    Wilcoxon p, verdict."""
     a = dsnet.groupby("name")[metric].mean()
     b = other.groupby("name")[metric].mean()
     common = a.index.intersection(b.index)
@@ -454,7 +455,8 @@ def build_table(
 
     if name not in TABLE_ROLES:
         raise ValueError(
-            f"build_table: {name!r} is not built here (table4: dsnet.reproduction.doctors); expected table1, table2, table3 or table5"
+            f"build_table: {name!r} is not built here (table4: dsnet.reproduction.doctors); expected table1, table2, "
+            "table3 or table5"
         )
     data = data or choose_data()
     entries, notes = plan(profile, (name,), data, **changes)

@@ -216,7 +216,8 @@ def plan(
     """The runs behind the tables in `only`, and the notes on what is skipped and why.
 
     Args:
-        data: `choose_data(...)` (default: without a data root); changes: TrainConfig changes for every run (e.g. device)."""
+        data: `choose_data(...)` (default: without a data root); changes: TrainConfig changes for every run (e.g.
+        device)."""
     p = get_profile(profile)
     data = data or choose_data()
     entries, notes = [], []

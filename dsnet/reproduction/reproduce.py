@@ -59,7 +59,8 @@ def machine() -> str:
 
 
 def training_seconds(cfgs: list[TrainConfig]) -> float:
-    "The training time the runs of `cfgs` took, summed over their runs (from each run's timing.json), whenever they ran."
+    """The training time the runs of `cfgs` took, summed over their runs (from each run's timing.json), whenever they
+    ran."""
     total = 0.0
     for cfg in cfgs:
         for f in run_folder(cfg).rglob("timing.json"):
@@ -222,7 +223,8 @@ def write_report(
     out = figures_dir(get_profile(profile))
     made = (
         f"Made by `dsnet-reproduce --profile {profile}` on {datetime.date.today().isoformat()}: {machine()}. "
-        f"Wall time of this invocation: {seconds / 60:.1f} min; training time summed over the runs: {train_seconds / 60:.1f} min."
+        f"Wall time of this invocation: {seconds / 60:.1f} min; training time summed over the runs: "
+        f"{train_seconds / 60:.1f} min."
     )
     lines = [f"# DSNet reproduction: profile `{profile}`", "", made, ""]
     if data:
@@ -267,7 +269,8 @@ def reproduce(
     estimate_only: bool = False,
     echo=print,
 ) -> Path | dict:
-    "Everything behind the tables and figures of `only` for `profile` (see above); returns the report's path (or the estimate)."
+    """Everything behind the tables and figures of `only` for `profile` (see above); returns the report's path (or the
+    estimate)."""
     started = time.perf_counter()
     get_profile(profile)
     unknown = sorted(set(only) - set(PARTS))
@@ -278,8 +281,10 @@ def reproduce(
     cfgs = distinct_configs(entries)
     est = estimate_seconds(cfgs, jobs)
     echo(
-        f"dsnet-reproduce --profile {profile}: {len(cfgs)} configurations, {est['runs']} runs and {est['teachers']} SR teacher(s) "
-        f"still to train (about {est['seconds'] / 60:.0f} min on this machine with {jobs} job(s)); run folders in {runs_root(profile)}"
+        f"dsnet-reproduce --profile {profile}: {len(cfgs)} configurations, {est['runs']} runs and {est['teachers']} "
+        "SR teacher(s) "
+        f"still to train (about {est['seconds'] / 60:.0f} min on this machine with {jobs} job(s)); run folders in "
+        f"{runs_root(profile)}"
     )
     if estimate_only:
         return est

@@ -299,7 +299,8 @@ def source_key(cfg: TrainConfig) -> str:
 
 
 def with_soft_target(arrays: dict[str, np.ndarray], kind: str) -> dict[str, np.ndarray]:
-    "The source with eq. (3)'s targets made `kind` (`dsnet.labelling.trimaps.soft_target`) from its Soft Masks and masks."
+    """The source with eq. (3)'s targets made `kind` (`dsnet.labelling.trimaps.soft_target`) from its Soft Masks and
+    masks."""
     if kind == "matting":
         return arrays
     out = dict(arrays)
@@ -354,14 +355,17 @@ def split_groups(
         chosen = {"train": ids[n_test + n_val :], "val": ids[n_test : n_test + n_val], "test": ids[:n_test]}
     if min(len(v) for v in chosen.values()) == 0:
         raise ValueError(
-            f"{source}: {len(ids)} groups are too few for a train / val / test split ({ {k: len(v) for k, v in chosen.items()} })"
+            f"{source}: {len(ids)} groups are too few for a train / val / test split "
+            f"({ {k: len(v) for k, v in chosen.items()} })"
         )
     return {k: np.flatnonzero(np.isin(groups, v)) for k, v in chosen.items()}
 
 # %% ../../nbs/10b_train_data.ipynb #c011
 class RandomCrops(torch.utils.data.Dataset):
-    """`per_image` random `side`×`side` crops of each (H, W) image per epoch, with its mask and Soft Mask, each in a random
-    dihedral transform; item `i` of epoch `e` depends only on (seed, e, i). Items: {"image", "mask", "soft"} (1, side, side)."""
+    """`per_image` random `side`×`side` crops of each (H, W) image per epoch, with its mask and Soft Mask, each in a
+    random
+    dihedral transform; item `i` of epoch `e` depends only on (seed, e, i). Items: {"image", "mask", "soft"} (1, side,
+    side)."""
 
     def __init__(
         self, images: np.ndarray, masks: np.ndarray, softs: np.ndarray, side: int, per_image: int = 8, seed: int = 0

@@ -198,7 +198,8 @@ def file_sha256(path: str | os.PathLike) -> str:
 @contextlib.contextmanager
 def exclusive(path: Path):
     """Hold an exclusive lock on `path`.lock while the block runs (POSIX `flock`): of several processes that need the
-    same missing teacher (`dsnet-reproduce --jobs 2`, parallel tests), one trains it and the others wait, then load it."""
+    same missing teacher (`dsnet-reproduce --jobs 2`, parallel tests), one trains it and the others wait, then load
+    it."""
     lock = path.with_name(path.name + ".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "w") as handle:
