@@ -55,6 +55,7 @@ d = {
         ),
         'dsnet.data.datasets.kfold_indices': ('datasets.html#kfold_indices', 'dsnet/data/datasets.py'),
         'dsnet.data.datasets.label_phantom': ('datasets.html#label_phantom', 'dsnet/data/datasets.py'),
+        'dsnet.data.datasets.paper_split': ('datasets.html#paper_split', 'dsnet/data/datasets.py'),
         'dsnet.data.datasets.phantom_dataset': ('datasets.html#phantom_dataset', 'dsnet/data/datasets.py'),
         'dsnet.data.datasets.read_lnsm': ('datasets.html#read_lnsm', 'dsnet/data/datasets.py'),
         'dsnet.data.datasets.split_indices': ('datasets.html#split_indices', 'dsnet/data/datasets.py'),
@@ -1176,6 +1177,18 @@ d = {
             'dsnet/reproduction/experiments.py',
         ),
         'dsnet.reproduction.experiments._is_stale': ('experiments.html#_is_stale', 'dsnet/reproduction/experiments.py'),
+        'dsnet.reproduction.experiments._median_seconds': (
+            'experiments.html#_median_seconds',
+            'dsnet/reproduction/experiments.py',
+        ),
+        'dsnet.reproduction.experiments._split_sizes': (
+            'experiments.html#_split_sizes',
+            'dsnet/reproduction/experiments.py',
+        ),
+        'dsnet.reproduction.experiments._timed_network': (
+            'experiments.html#_timed_network',
+            'dsnet/reproduction/experiments.py',
+        ),
         'dsnet.reproduction.experiments._train_unit': (
             'experiments.html#_train_unit',
             'dsnet/reproduction/experiments.py',
@@ -1186,6 +1199,10 @@ d = {
         ),
         'dsnet.reproduction.experiments.data_label': (
             'experiments.html#data_label',
+            'dsnet/reproduction/experiments.py',
+        ),
+        'dsnet.reproduction.experiments.default_choice': (
+            'experiments.html#default_choice',
             'dsnet/reproduction/experiments.py',
         ),
         'dsnet.reproduction.experiments.distinct_configs': (
@@ -1200,8 +1217,13 @@ d = {
             'experiments.html#estimate_seconds',
             'dsnet/reproduction/experiments.py',
         ),
+        'dsnet.reproduction.experiments.find_role': ('experiments.html#find_role', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.fold_configs': (
             'experiments.html#fold_configs',
+            'dsnet/reproduction/experiments.py',
+        ),
+        'dsnet.reproduction.experiments.inference_seconds': (
+            'experiments.html#inference_seconds',
             'dsnet/reproduction/experiments.py',
         ),
         'dsnet.reproduction.experiments.is_finished': (
@@ -1210,6 +1232,26 @@ d = {
         ),
         'dsnet.reproduction.experiments.is_synthetic': (
             'experiments.html#is_synthetic',
+            'dsnet/reproduction/experiments.py',
+        ),
+        'dsnet.reproduction.experiments.is_trained': (
+            'experiments.html#is_trained',
+            'dsnet/reproduction/experiments.py',
+        ),
+        'dsnet.reproduction.experiments.looked_for': (
+            'experiments.html#looked_for',
+            'dsnet/reproduction/experiments.py',
+        ),
+        'dsnet.reproduction.experiments.model_folder': (
+            'experiments.html#model_folder',
+            'dsnet/reproduction/experiments.py',
+        ),
+        'dsnet.reproduction.experiments.models_root': (
+            'experiments.html#models_root',
+            'dsnet/reproduction/experiments.py',
+        ),
+        'dsnet.reproduction.experiments.parse_shard': (
+            'experiments.html#parse_shard',
             'dsnet/reproduction/experiments.py',
         ),
         'dsnet.reproduction.experiments.plan': ('experiments.html#plan', 'dsnet/reproduction/experiments.py'),
@@ -1230,6 +1272,10 @@ d = {
         'dsnet.reproduction.experiments.runs_root': ('experiments.html#runs_root', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.seeds_of': ('experiments.html#seeds_of', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.set_aside': ('experiments.html#set_aside', 'dsnet/reproduction/experiments.py'),
+        'dsnet.reproduction.experiments.shard_units': (
+            'experiments.html#shard_units',
+            'dsnet/reproduction/experiments.py',
+        ),
         'dsnet.reproduction.experiments.shown_path': (
             'experiments.html#shown_path',
             'dsnet/reproduction/experiments.py',
@@ -1240,6 +1286,10 @@ d = {
         ),
         'dsnet.reproduction.experiments.teacher_seconds': (
             'experiments.html#teacher_seconds',
+            'dsnet/reproduction/experiments.py',
+        ),
+        'dsnet.reproduction.experiments.whole_image_side': (
+            'experiments.html#whole_image_side',
             'dsnet/reproduction/experiments.py',
         ),
     },
@@ -1278,7 +1328,6 @@ d = {
         'dsnet.reproduction.figures.predict_patches': ('figures.html#predict_patches', 'dsnet/reproduction/figures.py'),
         'dsnet.reproduction.figures.save_figure': ('figures.html#save_figure', 'dsnet/reproduction/figures.py'),
         'dsnet.reproduction.figures.show_image': ('figures.html#show_image', 'dsnet/reproduction/figures.py'),
-        'dsnet.reproduction.figures.shown_path': ('figures.html#shown_path', 'dsnet/reproduction/figures.py'),
         'dsnet.reproduction.figures.trained': ('figures.html#trained', 'dsnet/reproduction/figures.py'),
     },
     'dsnet.reproduction.reproduce': {
@@ -1287,9 +1336,11 @@ d = {
             'reproduce.html#_table4_summary',
             'dsnet/reproduction/reproduce.py',
         ),
+        'dsnet.reproduction.reproduce.hours': ('reproduce.html#hours', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.machine': ('reproduce.html#machine', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.main': ('reproduce.html#main', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.mean_part': ('reproduce.html#mean_part', 'dsnet/reproduction/reproduce.py'),
+        'dsnet.reproduction.reproduce.only_methods': ('reproduce.html#only_methods', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.reproduce': ('reproduce.html#reproduce', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.summary_frame': (
             'reproduce.html#summary_frame',

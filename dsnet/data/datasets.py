@@ -35,9 +35,9 @@ from ..labelling.trimaps import Axis, axis_length, soft_mask_from_mask, soft_mas
 log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['log', 'LUNG_WINDOW', 'PAPER_SPLITS', 'LABELS', 'ct_window', 'split_indices', 'kfold_indices', 'dihedral',
-           'SegmentationDataset', 'label_phantom', 'phantom_dataset', 'expand_by_augmentation', 'CropConfig',
-           'crop_lesion', 'build_lnsm_item', 'build_lnsm', 'read_lnsm']
+__all__ = ['log', 'LUNG_WINDOW', 'PAPER_SPLITS', 'PAPER_KEYS', 'LABELS', 'ct_window', 'paper_split', 'split_indices',
+           'kfold_indices', 'dihedral', 'SegmentationDataset', 'label_phantom', 'phantom_dataset',
+           'expand_by_augmentation', 'CropConfig', 'crop_lesion', 'build_lnsm_item', 'build_lnsm', 'read_lnsm']
 
 # %% ../../nbs/04a_datasets.ipynb #c005
 LUNG_WINDOW = (-600.0, 1500.0)  # Choice: (level, width) in HU, the window of the LIDC sample patches
@@ -57,6 +57,15 @@ PAPER_SPLITS: dict[str, tuple[int, int, int]] = {
     "isbi": (210, 60, 30),  # "After data augmentation, ISBI consists of ... (210, 60, 30 samples respectively)"
     "promise": (460, 65, 130),  # "PROMISE consists of ... (460, 65, 130 samples respectively)"
 }
+PAPER_KEYS = {"lnsm-synthetic": "lnsm", "lidc-synthetic": "lidc"}  # the paper's dataset a synthetic source stands for
+
+
+def paper_split(source: str) -> tuple[int, int, int]:
+    "The paper's train / val / test proportions of a data source (a synthetic one takes those of the data it mimics)."
+    key = PAPER_KEYS.get(source, source)
+    if key not in PAPER_SPLITS:
+        raise ValueError(f"unknown dataset {source!r}: expected one of {sorted(PAPER_SPLITS) + sorted(PAPER_KEYS)}")
+    return PAPER_SPLITS[key]
 
 
 def split_indices(n: int, dataset: str = "lnsm", seed: int = 0) -> dict[str, np.ndarray]:

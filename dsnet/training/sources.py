@@ -16,7 +16,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..core import cache_dir, save_npz_atomic, shared_data_dir
-from ..data.datasets import PAPER_SPLITS, SegmentationDataset, dihedral, phantom_dataset, read_lnsm
+from ..data.datasets import PAPER_SPLITS, paper_split, SegmentationDataset, dihedral, phantom_dataset, read_lnsm
 from ..data.lidc_slices import READER_FOLDERS, crop_nodules, find_lidc_slices, layout_fingerprint, load_lidc_slices
 from ..data.readers import read_isbi, read_lidc_patches, read_promise_case
 from ..labelling.review import MANIFEST_NAME, item_folder, load_accepted
@@ -339,8 +339,7 @@ def split_groups(
         source: a data source (its paper proportions; `PAPER_SPLITS`).
         folds, fold: 0 for the fixed split, else K-fold cross-validation and the fold to return.
     Returns: {"train", "val", "test"} sorted index arrays."""
-    key = {"lnsm-synthetic": "lnsm", "lidc-synthetic": "lidc"}.get(source, source)
-    train_p, val_p, test_p = PAPER_SPLITS[key]
+    train_p, val_p, test_p = paper_split(source)
     ids = np.random.default_rng(seed).permutation(np.unique(groups))
     if folds:
         if len(ids) < folds:
