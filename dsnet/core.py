@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
+import io
 import json
 import os
 import tempfile
@@ -18,7 +20,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['PROFILES', 'DATA_RECIPES', 'PROFILE_ENV', 'DATA_ENV', 'CACHE_ENV', 'Profile', 'data_recipe', 'get_profile',
            'repo_root', 'shared_data_dir', 'figures_dir', 'cache_dir', 'atomic_path', 'save_npz_atomic',
-           'write_text_atomic', 'write_json_atomic']
+           'write_text_atomic', 'write_json_atomic', 'write_csv_atomic', 'markdown_table', 'lidc_nodule_name',
+           'lidc_slice_number']
 
 # %% ../nbs/000_core.ipynb #c004
 @dataclass(frozen=True)
@@ -257,3 +260,29 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 def write_json_atomic(path: str | os.PathLike, obj) -> Path:
     "Write `obj` as JSON to `path`, atomically."
     return write_text_atomic(path, json.dumps(obj, indent=1, default=str))
+
+
+def write_csv_atomic(path: str | os.PathLike, rows: list[dict], columns: list[str] | None = None) -> Path:
+    "Write `rows` (dicts) as CSV to `path`, atomically: the columns of the first row (or `columns`), one row a line."
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns or (list(rows[0]) if rows else []), restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return write_text_atomic(path, text.getvalue())
+
+
+def markdown_table(frame, index: bool = False, cell=str) -> str:
+    "A pandas frame as a Markdown table: its columns as the header (its index first when `index`), `cell(v)` each."
+    head = ([""] if index else []) + [str(c) for c in frame.columns]
+    rows = [([str(i)] if index else []) + [cell(v) for v in row] for i, row in zip(frame.index, frame.values)]
+    return "\n".join("| " + " | ".join(r) + " |" for r in [head, ["---"] * len(head)] + rows)
+
+
+def lidc_nodule_name(name: str) -> str:
+    "The nodule of an LIDC slice named `<patient>_n<nodule>_k<slice>`: `LIDC-IDRI-0078_n1_k45` → `LIDC-IDRI-0078_n1`."
+    return name.rsplit("_k", 1)[0]
+
+
+def lidc_slice_number(name: str) -> int:
+    "The slice of an LIDC slice named `<patient>_n<nodule>_k<slice>`: `LIDC-IDRI-0078_n1_k45` → 45."
+    return int(name.rsplit("_k", 1)[1])

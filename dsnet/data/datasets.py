@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..core import Profile, get_profile, save_npz_atomic, write_json_atomic, write_text_atomic
+from ..core import Profile, get_profile, save_npz_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
 from dsnet.data.phantoms import (
     LIDC_SPLIT,
     LNSM_SPLIT,
@@ -363,11 +363,7 @@ def build_lnsm(
     for e in errors:
         log.warning(e)
     cols = ["key", "file", "row", "split", "spacing_mm", "pad", "status", "error"]
-    text = io.StringIO()
-    writer = csv.DictWriter(text, cols, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(lines)
-    write_text_atomic(out_dir / "manifest.csv", text.getvalue())
+    write_csv_atomic(out_dir / "manifest.csv", lines, cols)
     summary = {
         "lesions": len(records),
         "done": sum(l["status"] == "done" for l in lines),

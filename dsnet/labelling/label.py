@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..core import atomic_path, save_npz_atomic, write_json_atomic
+from ..core import atomic_path, save_npz_atomic, write_csv_atomic, write_json_atomic
 from .softmask import warm_up
 from .trimaps import SoftMask, soft_mask_from_mask, soft_mask_from_raters, soft_mask_from_recist
 
@@ -364,11 +364,7 @@ def write_demo_inputs(out_dir) -> tuple[Path, Path, Path, str]:
                 },
             }
         )
-    with atomic_path(out_dir / "recist.csv") as tmp:
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+    write_csv_atomic(out_dir / "recist.csv", rows)
     return out_dir / "images", out_dir / "masks", out_dir / "recist.csv", source
 
 

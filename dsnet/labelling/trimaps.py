@@ -315,7 +315,7 @@ def figure2_samples(n: int = 4, real: bool = True) -> tuple[list[dict], str]:
 
     Real LIDC patches (one slice per nodule, largest first) when `real` and `shared_data_dir('lidc/patches')` holds
     them, else `n` embedded composites."""
-    from dsnet.core import shared_data_dir
+    from dsnet.core import lidc_nodule_name, shared_data_dir
     from dsnet.labelling.softmask import composite_sample
 
     root = shared_data_dir("lidc/patches") if real else None
@@ -328,7 +328,7 @@ def figure2_samples(n: int = 4, real: bool = True) -> tuple[list[dict], str]:
                 )
         best = {}
         for it in items:  # one slice per nodule: its largest
-            key = it["name"].rsplit("_k", 1)[0]
+            key = lidc_nodule_name(it["name"])
             if key not in best or it["mask"].sum() > best[key]["mask"].sum():
                 best[key] = it
         chosen = sorted(best.values(), key=lambda it: -int(it["mask"].sum()))[:n]

@@ -15,10 +15,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..core import atomic_path, figures_dir, get_profile, shared_data_dir, write_json_atomic, write_text_atomic
+from dsnet.core import (
+    atomic_path,
+    figures_dir,
+    get_profile,
+    markdown_table,
+    shared_data_dir,
+    write_json_atomic,
+    write_text_atomic,
+)
 from .experiments import PAPER_ONLY, PlannedRun, data_label, fold_configs, is_synthetic, run_folder
 from ..training.checks import comparable, flags, images_over_runs, pool_floors, read_checks
-from ..training.train import summarize_runs
+from ..training.train import spread_over, summarize_runs
 from ..training.config import ROWS, TrainConfig
 
 # %% auto #0
@@ -107,13 +115,8 @@ def result(cfgs: list[TrainConfig]) -> dict:
     per_image = images_over_runs([pd.read_csv(f / "test_per_image.csv") for f in runs])
     if len(cfgs) > 1:
         spread = f"std over {len(cfgs)} seeds"
-        values = {
-            k: (
-                100 * np.mean([s[k]["mean"] for s in summaries]),
-                100 * np.std([s[k]["mean"] for s in summaries], ddof=1),
-            )
-            for k in METRICS
-        }
+        over = spread_over({k: [s[k]["mean"] for s in summaries] for k in METRICS})  # as summarize_runs
+        values = {k: (100 * v["mean"], 100 * v["std"]) for k, v in over.items()}
     elif "over" in summaries[0]:
         s = summaries[0]
         spread = f"std over {len(s['runs'])} folds"
@@ -199,18 +202,15 @@ def comparison_table(
 
 
 def markdown(df: pd.DataFrame) -> str:
-    "A DataFrame as a Markdown table."
-    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
+    "A DataFrame as a Markdown table (`dsnet.core.markdown_table`, without the index)."
+    return markdown_table(df)
 
 
 def write_table(df: pd.DataFrame, name: str, profile: str, caption: str, meta: dict | None = None) -> Path:
     """`figures/<profile>/<name>.csv` and `.md` (caption, then the table), and `<name>.json` from `meta`, atomically;
     returns the .md path."""
     out = figures_dir(get_profile(profile))
-    with atomic_path(out / f"{name}.csv") as tmp:
-        df.to_csv(tmp, index=False)
+    write_text_atomic(out / f"{name}.csv", df.to_csv(index=False))
     if meta is not None:
         write_json_atomic(out / f"{name}.json", meta)
     return write_text_atomic(out / f"{name}.md", f"{caption}\n\n{markdown(df)}\n")

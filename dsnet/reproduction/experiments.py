@@ -134,10 +134,12 @@ def model_folder(cfg: TrainConfig, fold: int | None = None, progress: bool = Fal
         train_run(cfg.replace(fold=fold or 0), part(mirror), resume=True, progress=progress)
     return mirror
 
-
 # %% ../../nbs/13_experiments.ipynb #c008
 DATA_ROLES = {  # role: (the source it trains on, where the data comes from); its layouts: sources.DATA_LAYOUTS
-    "lnsm": ("lnsm", "DeepLesion (https://nihcc.app.box.com/v/DeepLesion), built into LNSM by dsnet.data.datasets.build_lnsm"),
+    "lnsm": (
+        "lnsm",
+        "DeepLesion (https://nihcc.app.box.com/v/DeepLesion), built into LNSM by dsnet.data.datasets.build_lnsm",
+    ),
     "lidc": ("lidc", "LIDC-IDRI (https://www.cancerimagingarchive.net): the LIDC-IDRI-slices layout, or patches"),
     "isbi": ("isbi", "the ISBI 2012 EM segmentation challenge (train-volume.tif, train-labels.tif)"),
     "promise": ("promise", "the PROMISE12 challenge (https://promise12.grand-challenge.org)"),

@@ -16,12 +16,20 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from torch import nn
 
-from ..core import Profile, atomic_path, figures_dir, get_profile, shared_data_dir
+from dsnet.core import (
+    Profile,
+    atomic_path,
+    figures_dir,
+    get_profile,
+    lidc_nodule_name,
+    lidc_slice_number,
+    shared_data_dir,
+)
 from ..data.readers import LidcPatch, read_lidc_patches
 from .experiments import ensure_run, model_folder, runs_root, shown_path
 from ..training.inference import predict_probabilities
 from ..data.metrics import dice
-from ..training.predict import load_model, predict_image
+from ..training.predict import load_model, predict_image, run_threshold
 from ..training.sources import ISBI_BAND, fit_side, load_source, split_groups
 from ..training.config import ROWS, TrainConfig
 from ..labelling.trimaps import consensus_mask, trimap_from_mask
@@ -68,9 +76,7 @@ def load_run(folder: str | Path, fold: int | None = None) -> TrainedModel:
         raise ValueError(f"{folder}: fold={fold} asked, but this is not a K-fold run folder")
     part = folder / f"fold-{fold}" if fold is not None else folder
     model, cfg, state = load_model(part / "best.pt")
-    summary = part / "summary.json"
-    threshold = json.loads(summary.read_text()).get("threshold", cfg.threshold) if summary.is_file() else cfg.threshold
-    return TrainedModel(model, cfg, float(threshold), part, int(state.get("epoch", -1)))
+    return TrainedModel(model, cfg, run_threshold(part, cfg.threshold), part, int(state.get("epoch", -1)))
 
 
 def trained(
@@ -147,7 +153,7 @@ def save_figure(fig: Figure, path: str | Path, caption: str, dpi: int = 110) -> 
 # %% ../../nbs/25_figures.ipynb #c011
 def nodule_of(patch: LidcPatch) -> str:
     "The nodule a patch is a slice of: 'LIDC-IDRI-0078_n1_k45' -> 'LIDC-IDRI-0078_n1'."
-    return patch.name.rsplit("_k", 1)[0]
+    return lidc_nodule_name(patch.name)
 
 
 def central_slices(patches: list[LidcPatch]) -> list[LidcPatch]:
@@ -156,8 +162,7 @@ def central_slices(patches: list[LidcPatch]) -> list[LidcPatch]:
     for p in patches:
         by_nodule.setdefault(nodule_of(p), []).append(p)
     return [
-        sorted(ps, key=lambda p: int(p.name.rsplit("_k", 1)[1]))[(len(ps) - 1) // 2]
-        for _, ps in sorted(by_nodule.items())
+        sorted(ps, key=lambda p: lidc_slice_number(p.name))[(len(ps) - 1) // 2] for _, ps in sorted(by_nodule.items())
     ]
 
 

@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..core import Profile, atomic_path, figures_dir, get_profile, shared_data_dir, write_text_atomic
+from dsnet.core import (
+    Profile,
+    atomic_path,
+    figures_dir,
+    get_profile,
+    lidc_nodule_name,
+    markdown_table,
+    shared_data_dir,
+    write_text_atomic,
+)
 from ..data.datasets import LUNG_WINDOW, ct_window
 from ..data.readers import LidcPatch, import_pylidc, read_lidc_patches
 from dsnet.reproduction.doctors import (
@@ -84,7 +93,7 @@ def dsnet_patch_overlaps(
         masks = np.concatenate([p.readers, unfit_side(pr, p.image.shape)[None] >= threshold])[
             ..., None
         ]  # (R+1, H, W, 1)
-        groups.setdefault(p.name.rsplit("_k", 1)[0], []).append(overlaps(code_counts(masks), n_readers)[0])
+        groups.setdefault(lidc_nodule_name(p.name), []).append(overlaps(code_counts(masks), n_readers)[0])
     return [np.stack(v) for v in groups.values()], list(groups)
 
 # %% ../../nbs/23a_table4_dsnet.ipynb #c008
@@ -187,12 +196,7 @@ def dsnet_dicom_overlaps(
 
 # %% ../../nbs/23a_table4_dsnet.ipynb #c011
 def _markdown_matrix(frame: pd.DataFrame, digits: int = 2) -> str:
-    rows = ["| | " + " | ".join(frame.columns) + " |", "|---" * (len(frame.columns) + 1) + "|"]
-    rows += [
-        f"| {i} | " + " | ".join("—" if pd.isna(v) else f"{v:.{digits}f}" for v in r) + " |"
-        for i, r in frame.iterrows()
-    ]
-    return "\n".join(rows)
+    return markdown_table(frame, index=True, cell=lambda v: "—" if pd.isna(v) else f"{v:.{digits}f}")
 
 
 def table4_frame(readers: np.ndarray, dsnet: np.ndarray | None = None) -> pd.DataFrame:
@@ -306,13 +310,11 @@ def table4(
                 for (a, b), v in PAPER_TABLE4.items()
             ]
         )
-        with atomic_path(out / "table4.csv") as tmp:
-            long.to_csv(tmp, index=False, float_format="%.2f")
+        write_text_atomic(out / "table4.csv", long.to_csv(index=False, float_format="%.2f"))
         parts = [caption] + [
             f"**{q}**\n\n{_markdown_matrix(frame.xs(q, axis=1, level=1))}" for q in ("paper", "ours", "difference")
         ]
         write_text_atomic(out / "table4.md", "\n\n".join(parts) + "\n")
         if comparison is not None:
-            with atomic_path(out / "table4_definitions.csv") as tmp:
-                comparison.to_csv(tmp, index=False, float_format="%.2f")
+            write_text_atomic(out / "table4_definitions.csv", comparison.to_csv(index=False, float_format="%.2f"))
     return frame

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..core import atomic_path, save_npz_atomic, write_json_atomic, write_text_atomic
+from ..core import atomic_path, save_npz_atomic, write_csv_atomic, write_json_atomic, write_text_atomic
 from ..data.readers import DEEPLESION_OFFSET, read_dicom_hu
 from dsnet.training.inference import (
     LEGACY_NORMALISATION,
@@ -44,8 +44,8 @@ from .config import TrainConfig, build_network, resolve_device, side_multiple
 
 # %% auto #0
 __all__ = ['IMAGE_SUFFIXES', 'VOLUME_SUFFIXES', 'INPUT_SUFFIXES', 'PREDICTION_COLUMNS', 'TRUTH_KEYS', 'MASK_SUFFIXES',
-           'load_model', 'input_suffix', 'input_name', 'read_input_image', 'read_volume', 'read_input_volume',
-           'write_volume', 'list_inputs', 'predict_slices', 'predict_image', 'write_prediction',
+           'load_model', 'run_threshold', 'input_suffix', 'input_name', 'read_input_image', 'read_volume',
+           'read_input_volume', 'write_volume', 'list_inputs', 'predict_slices', 'predict_image', 'write_prediction',
            'write_volume_prediction', 'finished_output', 'predict_file', 'predict_folder', 'read_mask', 'mask_files',
            'evaluate_folders', 'predict_main', 'evaluate_main']
 
@@ -80,6 +80,13 @@ def load_model(
     model = build_network(cfg, frozen)
     load_network_state(model, state["model"], str(checkpoint))
     return model.to(resolve_device(device)).eval(), cfg, state
+
+
+def run_threshold(folder: str | os.PathLike, default: float) -> float:
+    "The decision threshold a run chose on its validation split (`folder/summary.json`), else `default`."
+    summary = Path(folder) / "summary.json"
+    return float(json.loads(summary.read_text()).get("threshold", default)) if summary.is_file() else float(default)
+
 
 # %% ../../nbs/11a_predict.ipynb #c008
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".npy", ".dcm")
@@ -318,13 +325,8 @@ def predict_folder(
     the `threshold` and the `normalisation` record the inputs were read with."""
     model, cfg, state = load_model(checkpoint, device, teacher)
     normalisation = checkpoint_normalisation(state, checkpoint)  # a warning naming an old checkpoint without one
-    summary_file = Path(checkpoint).parent / "summary.json"
     if threshold is None:
-        threshold = (
-            json.loads(summary_file.read_text()).get("threshold", cfg.threshold)
-            if summary_file.is_file()
-            else cfg.threshold
-        )
+        threshold = run_threshold(Path(checkpoint).parent, cfg.threshold)
     files, out = list_inputs(images), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"done": 0, "skipped": 0, "failed": [], "threshold": threshold, "normalisation": normalisation}
@@ -341,11 +343,7 @@ def predict_folder(
             continue
         report["done"] += 1
     if rows:
-        text = io.StringIO()
-        writer = csv.DictWriter(text, PREDICTION_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        write_text_atomic(out / "predictions.csv", text.getvalue())
+        write_csv_atomic(out / "predictions.csv", rows, PREDICTION_COLUMNS)
     return report
 
 # %% ../../nbs/11a_predict.ipynb #c014
@@ -410,11 +408,7 @@ def evaluate_folders(
         raise ValueError(f"sizes differ for {len(bad)} image(s): {bad[:5]}")
     rows = [score_images(p[None].astype(np.float32), t[None], [n])[0] for n, p, t in zip(names, preds, truths)]
     out = Path(out or pred)
-    text = io.StringIO()
-    writer = csv.DictWriter(text, list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(out / "per_image.csv", text.getvalue())
+    write_csv_atomic(out / "per_image.csv", rows)
     summary = dict(
         **mean_std_dict(rows),
         n_images=len(rows),

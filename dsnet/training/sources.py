@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..core import cache_dir, save_npz_atomic, shared_data_dir
+from ..core import cache_dir, lidc_nodule_name, save_npz_atomic, shared_data_dir
 from ..data.datasets import PAPER_SPLITS, paper_split, SegmentationDataset, dihedral, phantom_dataset, read_lnsm
 from ..data.lidc_slices import READER_FOLDERS, crop_nodules, find_lidc_slices, layout_fingerprint, load_lidc_slices
 from ..data.readers import read_isbi, read_lidc_patches, read_promise_case
@@ -192,7 +192,7 @@ def _lidc_patches(cfg: TrainConfig, root: Path) -> dict[str, np.ndarray]:
             f"LIDC at {root}: no patch with ≥ {cfg.lidc_min_readers} readers ({len(skipped)} skipped: {skipped[:3]})"
         )
     softs = [soft_mask_from_raters(p.image, p.readers).alpha for p in patches]
-    nodule = [p.name.rsplit("_k", 1)[0] for p in patches]  # "LIDC-IDRI-0078_n1_k45" -> nodule "LIDC-IDRI-0078_n1"
+    nodule = [lidc_nodule_name(p.name) for p in patches]  # "LIDC-IDRI-0078_n1_k45" -> nodule "LIDC-IDRI-0078_n1"
     return dict(
         image=np.stack([fit_side(p.image, cfg.crop_size) for p in patches]),
         mask=np.stack([fit_side(p.consensus50, cfg.crop_size) for p in patches]).astype(np.float32),

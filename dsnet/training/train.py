@@ -23,7 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..networks.adversarial import adversarial_step
-from ..core import atomic_path, write_json_atomic, write_text_atomic
+from ..core import atomic_path, write_csv_atomic, write_json_atomic, write_text_atomic
 from dsnet.training.inference import (
     load_network_state,
     mean_std_dict,
@@ -51,8 +51,8 @@ from dsnet.training.config import (
 
 # %% auto #0
 __all__ = ['THRESHOLDS', 'LOSS_TERMS', 'METRICS', 'epoch_batches', 'steps_per_epoch', 'validation_scores', 'choose_threshold',
-           'TrainingDiverged', 'plot_learning_curve', 'train_run', 'finish_run', 'is_main_process', 'summarize_runs',
-           'train_folds', 'train_seeds', 'train_seeds_of_folds']
+           'TrainingDiverged', 'plot_learning_curve', 'train_run', 'finish_run', 'is_main_process', 'spread_over',
+           'summarize_runs', 'train_folds', 'train_seeds', 'train_seeds_of_folds']
 
 # %% ../../nbs/11_train.ipynb #c005
 THRESHOLDS = tuple(round(0.30 + 0.05 * i, 2) for i in range(9))
@@ -119,11 +119,7 @@ def _read_history(out: Path) -> list[dict]:
 def _write_history(out: Path, history: list[dict]) -> None:
     if not history:
         return
-    text = io.StringIO()
-    writer = csv.DictWriter(text, list(history[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    write_text_atomic(out / "epochs.csv", text.getvalue())
+    write_csv_atomic(out / "epochs.csv", history)
 
 
 def plot_learning_curve(history: list[dict], path: Path, title: str = "") -> Path:
@@ -431,11 +427,7 @@ def train_run(cfg: TrainConfig, out: str | os.PathLike, resume: bool = False, pr
 
 def _write_per_image(path: Path, rows: list[dict]) -> None:
     "The test scores, one row an image, as CSV (atomically)."
-    text = io.StringIO()
-    writer = csv.DictWriter(text, list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(path, text.getvalue())
+    write_csv_atomic(path, rows)
 
 
 def _run_title(cfg: TrainConfig) -> str:
@@ -496,7 +488,8 @@ def is_main_process() -> bool:
 METRICS = ("dice", "sen", "ppv")
 
 
-def _spread_over(values: dict[str, list[float]]) -> dict:
+def spread_over(values: dict[str, list[float]]) -> dict:
+    "`{metric: [one value a run]}` → `{metric: {'mean', 'std'}}` over the runs (std with ddof 1; 0 for one run)."
     return {k: dict(zip(("mean", "std"), mean_std(v))) for k, v in values.items()}
 
 
@@ -514,7 +507,7 @@ def summarize_runs(parent: str | os.PathLike, parts: list[Path], over: str) -> d
     summaries = [json.loads((p / "summary.json").read_text()) for p in parts]
     frames = [pd.read_csv(leaf / "test_per_image.csv") for leaf in _leaf_runs(parts, summaries)]
     images = images_over_runs(frames).to_dict("records")
-    over_runs = _spread_over({k: [s[k]["mean"] for s in summaries] for k in METRICS})
+    over_runs = spread_over({k: [s[k]["mean"] for s in summaries] for k in METRICS})
     spread_images = "mean ± std over the test images, each counted once" + (
         " (its scores averaged over the seeds)" if "seeds" in over else ""
     )
