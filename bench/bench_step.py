@@ -36,7 +36,7 @@ def row_setup(row: str, data: str, profile: str) -> tuple:
     teacher = None
     if c.needs_teacher:
         s = cfg.srgan_config()
-        teacher = SRResNet(s.in_channels, s.width, s.blocks, s.scale, s.norm, s.bicubic_skip)
+        teacher = SRResNet(s.sr_in_channels, s.sr_width, s.sr_blocks, s.sr_scale, s.sr_norm, s.sr_bicubic_skip)
     model, disc = build_model(c, teacher), build_discriminator(c)
     opt_g, opt_d = make_optimizers(model, disc, cfg.lr, cfg.betas)
     n, side = cfg.batch_size, cfg.train_side

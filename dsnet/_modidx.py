@@ -991,6 +991,10 @@ d = {
         ),
         'dsnet.networks.teacher.FrozenTeacher.train': ('teacher.html#frozenteacher.train', 'dsnet/networks/teacher.py'),
         'dsnet.networks.teacher.SRGANConfig': ('teacher.html#srganconfig', 'dsnet/networks/teacher.py'),
+        'dsnet.networks.teacher.SRGANConfig.from_dict': (
+            'teacher.html#srganconfig.from_dict',
+            'dsnet/networks/teacher.py',
+        ),
         'dsnet.networks.teacher.SRGANConfig.from_profile': (
             'teacher.html#srganconfig.from_profile',
             'dsnet/networks/teacher.py',
@@ -1007,7 +1011,9 @@ d = {
         ),
         'dsnet.networks.teacher.save_teacher': ('teacher.html#save_teacher', 'dsnet/networks/teacher.py'),
         'dsnet.networks.teacher.sr_quality': ('teacher.html#sr_quality', 'dsnet/networks/teacher.py'),
+        'dsnet.networks.teacher.srgan_settings': ('teacher.html#srgan_settings', 'dsnet/networks/teacher.py'),
         'dsnet.networks.teacher.ssim': ('teacher.html#ssim', 'dsnet/networks/teacher.py'),
+        'dsnet.networks.teacher.teacher_record': ('teacher.html#teacher_record', 'dsnet/networks/teacher.py'),
         'dsnet.networks.teacher.train_srgan': ('teacher.html#train_srgan', 'dsnet/networks/teacher.py'),
     },
     'dsnet.reproduction.comparison': {
@@ -1341,6 +1347,10 @@ d = {
             'dsnet/reproduction/reproduce.py',
         ),
         'dsnet.reproduction.reproduce.hours': ('reproduce.html#hours', 'dsnet/reproduction/reproduce.py'),
+        'dsnet.reproduction.reproduce.lidc_slice_set': (
+            'reproduce.html#lidc_slice_set',
+            'dsnet/reproduction/reproduce.py',
+        ),
         'dsnet.reproduction.reproduce.machine': ('reproduce.html#machine', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.main': ('reproduce.html#main', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.mean_part': ('reproduce.html#mean_part', 'dsnet/reproduction/reproduce.py'),
@@ -1367,12 +1377,20 @@ d = {
             'table4_dsnet.html#_markdown_matrix',
             'dsnet/reproduction/table4.py',
         ),
+        'dsnet.reproduction.table4._table4_on_slices': (
+            'table4_dsnet.html#_table4_on_slices',
+            'dsnet/reproduction/table4.py',
+        ),
         'dsnet.reproduction.table4.dsnet_dicom_overlaps': (
             'table4_dsnet.html#dsnet_dicom_overlaps',
             'dsnet/reproduction/table4.py',
         ),
         'dsnet.reproduction.table4.dsnet_patch_overlaps': (
             'table4_dsnet.html#dsnet_patch_overlaps',
+            'dsnet/reproduction/table4.py',
+        ),
+        'dsnet.reproduction.table4.dsnet_slice_overlaps': (
+            'table4_dsnet.html#dsnet_slice_overlaps',
             'dsnet/reproduction/table4.py',
         ),
         'dsnet.reproduction.table4.lidc_dicom_root': (
@@ -1398,6 +1416,7 @@ d = {
         'dsnet.reproduction.table4.table4': ('table4_dsnet.html#table4', 'dsnet/reproduction/table4.py'),
         'dsnet.reproduction.table4.table4_frame': ('table4_dsnet.html#table4_frame', 'dsnet/reproduction/table4.py'),
         'dsnet.reproduction.table4.unfit_side': ('table4_dsnet.html#unfit_side', 'dsnet/reproduction/table4.py'),
+        'dsnet.reproduction.table4.write_table4': ('table4_dsnet.html#write_table4', 'dsnet/reproduction/table4.py'),
     },
     'dsnet.training.checks': {
         'dsnet.training.checks.comparable': ('run_checks.html#comparable', 'dsnet/training/checks.py'),

@@ -31,8 +31,9 @@ from dsnet.networks.srgan import (
 )
 
 # %% auto #0
-__all__ = ['SR_RECIPES', 'LR_DECAYS', 'TEACHER_FORMAT', 'psnr', 'ssim', 'SRGANConfig', 'random_crops', 'CropBatches',
-           'train_srgan', 'FrozenTeacher', 'save_teacher', 'read_stamped_checkpoint', 'load_teacher', 'sr_quality']
+__all__ = ['SR_RECIPES', 'LR_DECAYS', 'SRGAN_OLD_NAMES', 'TEACHER_FORMAT', 'psnr', 'ssim', 'SRGANConfig', 'srgan_settings',
+           'random_crops', 'CropBatches', 'train_srgan', 'FrozenTeacher', 'save_teacher', 'teacher_record',
+           'read_stamped_checkpoint', 'load_teacher', 'sr_quality']
 
 # %% ../../nbs/07a_teacher.ipynb #c020
 def psnr(prediction: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor, data_range: float = 1.0) -> float:
@@ -57,35 +58,58 @@ def ssim(prediction: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tenso
 SR_RECIPES = {
     "ledig": {},  # Ledig et al.'s SRResNet, as the defaults below
     # Choice (quick profile, see "Training the teacher"): learns in a few hundred CPU steps
-    "fast": dict(lr=1e-3, batch_size=8, norm="none", bicubic_skip=True),
+    "fast": dict(sr_lr=1e-3, sr_batch_size=8, sr_norm="none", sr_bicubic_skip=True),
     # Choice (cpu profile, see "Training the teacher"): "fast" with the learning rate decayed to 0 by a cosine
-    "cpu": dict(lr=1e-3, batch_size=8, norm="none", bicubic_skip=True, lr_decay="cosine"),
+    "cpu": dict(sr_lr=1e-3, sr_batch_size=8, sr_norm="none", sr_bicubic_skip=True, sr_lr_decay="cosine"),
 }
 LR_DECAYS = ("none", "cosine")
+# issue 16: the teacher's settings before they carried the `sr_` prefix -> their names now (old teacher files)
+SRGAN_OLD_NAMES = {
+    "in_channels": "sr_in_channels",
+    "width": "sr_width",
+    "blocks": "sr_blocks",
+    "scale": "sr_scale",
+    "norm": "sr_norm",
+    "bicubic_skip": "sr_bicubic_skip",
+    "disc_width": "sr_disc_width",
+    "hr_size": "sr_hr_size",
+    "batch_size": "sr_batch_size",
+    "lr": "sr_lr",
+    "train_images": "sr_train_images",
+    "epochs": "sr_epochs",
+    "pretrain_fraction": "sr_pretrain_fraction",
+    "adversarial_weight": "sr_adversarial_weight",
+    "downsampling": "sr_downsampling",
+    "seed": "sr_seed",
+    "max_steps": "sr_steps",
+    "lr_decay": "sr_lr_decay",
+}
 
 
 @dataclass(frozen=True)
 class SRGANConfig:
-    "The super-resolution teacher's settings; paper values where it gives them, Ledig et al.'s otherwise."
+    """The super-resolution teacher's settings; paper values where it gives them, Ledig et al.'s otherwise. Every name
+    starts with `sr_` (the teacher's, not the segmentation network's), and a setting a `Profile` also holds has the
+    profile's name."""
 
-    in_channels: int = 1  # one CT channel
-    width: int = 64  # SRResNet width C (Ledig et al. 2017)
-    blocks: int = 16  # SRResNet residual blocks B (Ledig et al. 2017)
-    scale: int = 4  # "from 128 to 512" (Detailed Representation Transfer)
-    norm: str = "batch"  # SRResNet's batch norm (Ledig et al.); batches of 16 crops, so it is well defined
-    bicubic_skip: bool = False  # Ledig et al.: no global bicubic skip; Choice: on in the quick profile (see SRResNet)
-    disc_width: int = 64  # discriminator's first width (Ledig et al.); from a profile: its sr_width
-    hr_size: int = 96  # Choice: random HR crops of 96×96 (Ledig et al.); the paper's images are 512×512
-    batch_size: int = 16  # Ledig et al.
-    lr: float = 1e-4  # Adam learning rate (Ledig et al.)
-    train_images: int = 32735  # DeepLesion's 32,735 images (Detailed Representation Transfer)
-    epochs: int = 10  # Choice: the paper does not say how long the teacher trained
-    pretrain_fraction: float = 0.8  # Ledig et al.: 10^6 MSE steps, then 2·10^5 SRGAN steps (≈ 0.83)
-    adversarial_weight: float = 1e-3  # l_SR = l_X + 1e-3 l_Gen (Ledig et al.)
-    downsampling: str = "area"  # Choice: see `degrade`
-    seed: int = 0  # Choice: weights, crops and batches are drawn from this seed
-    max_steps: int = 0  # 0: `epochs` passes over the images; > 0: this many steps (the profile's sr_steps)
-    lr_decay: str = "none"  # "none": constant (Ledig et al.); "cosine": lr·(1 + cos(π·step/steps))/2 (cpu)
+    sr_in_channels: int = 1  # one CT channel
+    sr_width: int = 64  # SRResNet width C (Ledig et al. 2017)
+    sr_blocks: int = 16  # SRResNet residual blocks B (Ledig et al. 2017)
+    sr_scale: int = 4  # "from 128 to 512" (Detailed Representation Transfer)
+    sr_norm: str = "batch"  # SRResNet's batch norm (Ledig et al.); batches of 16 crops, so it is well defined
+    sr_bicubic_skip: bool = False  # Ledig et al.: no global bicubic skip; Choice: on in the quick profile (SRResNet)
+    sr_disc_width: int = 64  # discriminator's first width (Ledig et al.); from a profile: its sr_width
+    sr_hr_size: int = 96  # Choice: random HR crops of 96×96 (Ledig et al.); the paper's images are 512×512
+    sr_batch_size: int = 16  # Ledig et al.
+    sr_lr: float = 1e-4  # Adam learning rate (Ledig et al.)
+    sr_train_images: int = 32735  # DeepLesion's 32,735 images (Detailed Representation Transfer)
+    sr_epochs: int = 10  # Choice: the paper does not say how long the teacher trained
+    sr_pretrain_fraction: float = 0.8  # Ledig et al.: 10^6 MSE steps, then 2·10^5 SRGAN steps (≈ 0.83)
+    sr_adversarial_weight: float = 1e-3  # l_SR = l_X + 1e-3 l_Gen (Ledig et al.)
+    sr_downsampling: str = "area"  # Choice: see `degrade`
+    sr_seed: int = 0  # Choice: weights, crops and batches are drawn from this seed
+    sr_steps: int = 0  # 0: `sr_epochs` passes over the images; > 0: this many optimiser steps
+    sr_lr_decay: str = "none"  # "none": constant (Ledig et al.); "cosine": sr_lr·(1 + cos(π·step/steps))/2 (cpu)
 
     @classmethod
     def from_profile(cls, profile: Profile | None = None, **changes) -> "SRGANConfig":
@@ -94,24 +118,46 @@ class SRGANConfig:
         if p.sr_recipe not in SR_RECIPES:
             raise ValueError(f"profile {p.name!r}: sr_recipe={p.sr_recipe!r}, expected one of {sorted(SR_RECIPES)}")
         base = cls(
-            width=p.sr_width,
-            blocks=p.sr_blocks,
-            scale=p.sr_scale,
-            disc_width=p.sr_width,
-            hr_size=min(cls.hr_size, p.sr_hr_size),
-            train_images=p.sr_train_images,
-            epochs=p.sr_epochs,
-            max_steps=p.sr_steps,
+            sr_width=p.sr_width,
+            sr_blocks=p.sr_blocks,
+            sr_scale=p.sr_scale,
+            sr_disc_width=p.sr_width,
+            sr_hr_size=min(cls.sr_hr_size, p.sr_hr_size),  # the crop side: at most the profile's image side
+            sr_train_images=p.sr_train_images,
+            sr_epochs=p.sr_epochs,
+            sr_steps=p.sr_steps,
             **SR_RECIPES[p.sr_recipe],
         )
         return dataclasses.replace(base, **changes)
 
     def steps(self) -> int:
-        "Optimiser steps: `max_steps` when set, else `epochs` passes over `train_images` images."
-        return self.max_steps or self.epochs * math.ceil(self.train_images / self.batch_size)
+        "Optimiser steps: `sr_steps` when set, else `sr_epochs` passes over `sr_train_images` images."
+        return self.sr_steps or self.sr_epochs * math.ceil(self.sr_train_images / self.sr_batch_size)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "SRGANConfig") -> "SRGANConfig":
+        "The configuration from `to_dict()`'s output, old names included (`srgan_settings`); unknown keys are an error."
+        d = srgan_settings(d, source)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown SR teacher settings {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+
+def srgan_settings(d: dict, source: str = "SRGANConfig") -> dict:
+    """The teacher's settings `d` with the names before issue 16 (`SRGAN_OLD_NAMES`: `width`, `lr`, `max_steps`, ...)
+    replaced by today's; other keys are kept. A setting given under both names is an error naming `source`."""
+    out = {}
+    for key, value in d.items():
+        name = SRGAN_OLD_NAMES.get(key, key)
+        if name in out:
+            raise ValueError(f"{source}: the SR teacher setting {name!r} is given twice (as {name!r} and its old name)")
+        out[name] = value
+    return out
 
 # %% ../../nbs/07a_teacher.ipynb #c026
 def random_crops(images, size: int, count: int, generator: torch.Generator) -> torch.Tensor:
@@ -188,13 +234,13 @@ def train_srgan(
     progress: bool = True,
     workers: int = 0,
 ) -> tuple[SRResNet, list[dict]]:
-    """Self-supervised SRGAN training: down-sample `hr_images` by `config.scale` and learn them back.
+    """Self-supervised SRGAN training: down-sample `hr_images` by `config.sr_scale` and learn them back.
 
     Args:
-        hr_images: (N, C, H, W) training images in [0, 1], H and W ≥ `config.hr_size`, or a dataset of (C, H, W)
+        hr_images: (N, C, H, W) training images in [0, 1], H and W ≥ `config.sr_hr_size`, or a dataset of (C, H, W)
             images (read or rendered when drawn; e.g. `PhantomSRImages`, `FolderSRImages`).
         config: the settings (default `SRGANConfig.from_profile()`).
-        steps: optimiser steps (default `config.steps()`); the first `pretrain_fraction` use the pixel loss only.
+        steps: optimiser steps (default `config.steps()`); the first `sr_pretrain_fraction` use the pixel loss only.
         vgg_weights: a VGG19 state dict file for the VGG content loss in the adversarial phase; None: MSE content.
         device: where to train.
         progress: show a progress bar.
@@ -203,32 +249,37 @@ def train_srgan(
     and discriminator losses and the learning rate lr).
     """
     config = config or SRGANConfig.from_profile()
-    images, shape = _as_images(hr_images, config.in_channels)
-    size = config.hr_size - config.hr_size % config.scale
-    if min(shape[-2:]) < size or size < config.scale:
+    images, shape = _as_images(hr_images, config.sr_in_channels)
+    size = config.sr_hr_size - config.sr_hr_size % config.sr_scale
+    if min(shape[-2:]) < size or size < config.sr_scale:
         raise ValueError(
             f"train_srgan: images of {shape[-2]}×{shape[-1]} are smaller than the "
-            f"{size}×{size} training crop (config.hr_size)"
+            f"{size}×{size} training crop (config.sr_hr_size)"
         )
     steps = config.steps() if steps is None else steps
-    pretrain_steps = round(steps * config.pretrain_fraction)
+    pretrain_steps = round(steps * config.sr_pretrain_fraction)
     vgg_loss = VGGLoss(vgg_weights).to(device) if vgg_weights is not None else None  # None: MSE content loss
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.sr_seed)
     batches = torch.utils.data.DataLoader(
-        CropBatches(images, size, config.batch_size, steps, config.seed),
+        CropBatches(images, size, config.sr_batch_size, steps, config.sr_seed),
         batch_size=None,
         num_workers=workers,
         pin_memory=torch.device(device).type == "cuda",
     )
     generator = SRResNet(
-        config.in_channels, config.width, config.blocks, config.scale, config.norm, config.bicubic_skip
+        config.sr_in_channels,
+        config.sr_width,
+        config.sr_blocks,
+        config.sr_scale,
+        config.sr_norm,
+        config.sr_bicubic_skip,
     ).to(device)
-    discriminator = SRDiscriminator(config.in_channels, config.disc_width, config.norm).to(device)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr, betas=(0.9, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr, betas=(0.9, 0.999))
-    if config.lr_decay not in LR_DECAYS:
-        raise ValueError(f"train_srgan: lr_decay={config.lr_decay!r}, expected one of {LR_DECAYS}")
-    cosine = config.lr_decay == "cosine"
+    discriminator = SRDiscriminator(config.sr_in_channels, config.sr_disc_width, config.sr_norm).to(device)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=config.sr_lr, betas=(0.9, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.sr_lr, betas=(0.9, 0.999))
+    if config.sr_lr_decay not in LR_DECAYS:
+        raise ValueError(f"train_srgan: sr_lr_decay={config.sr_lr_decay!r}, expected one of {LR_DECAYS}")
+    cosine = config.sr_lr_decay == "cosine"
     decay = (lambda step: 0.5 * (1 + math.cos(math.pi * step / steps))) if cosine else (lambda step: 1.0)
     generator.train()
     discriminator.train()
@@ -236,9 +287,9 @@ def train_srgan(
     bar = tqdm(batches, total=steps, desc="SRGAN", disable=not progress, leave=False)
     for step, hr in enumerate(bar):
         hr = hr.to(device, non_blocking=True)
-        lr_img = degrade(hr, config.scale, config.downsampling)
+        lr_img = degrade(hr, config.sr_scale, config.sr_downsampling)
         phase = "pretrain" if step < pretrain_steps else "adversarial"
-        record = dict(step=step, phase=phase, lr=config.lr * decay(step))
+        record = dict(step=step, phase=phase, lr=config.sr_lr * decay(step))
         for group in opt_g.param_groups + opt_d.param_groups:
             group["lr"] = record["lr"]
         sr = generator(lr_img)
@@ -252,7 +303,7 @@ def train_srgan(
             opt_d.step()
             adversarial = adversarial_loss(discriminator(sr), True)
             content = pixel if vgg_loss is None else vgg_loss(sr, hr)
-            loss_g = content + config.adversarial_weight * adversarial
+            loss_g = content + config.sr_adversarial_weight * adversarial
             record.update(adversarial=adversarial.item(), discriminator=loss_d.item())
         opt_g.zero_grad()
         loss_g.backward()
@@ -269,14 +320,16 @@ class FrozenTeacher(nn.Module):
 
     Args:
         generator: the trained SRResNet.
+        config: what trained it (a teacher file's record, see `load_teacher`); {} when unknown.
     """
 
-    def __init__(self, generator: SRResNet):
+    def __init__(self, generator: SRResNet, config: dict | None = None):
         super().__init__()
         if not isinstance(generator, SRResNet):
             raise TypeError(f"FrozenTeacher: expected an SRResNet, got {type(generator).__name__}")
         self.generator = generator.eval().requires_grad_(False)
         self.generator.zero_grad(set_to_none=True)  # no stale gradient from its own training
+        self.config = dict(config or {})
         self.scale, self.in_channels, self.feature_channels = (
             generator.scale,
             generator.in_channels,
@@ -311,6 +364,16 @@ def save_teacher(path: str | os.PathLike, generator: SRResNet, config: dict | No
     return Path(path)
 
 
+def teacher_record(config: dict, source: str = "teacher") -> dict:
+    """A teacher file's record of what trained it, with its SR settings (the `srgan` entry) under today's names
+    (`srgan_settings`: a file written before issue 16 holds `width`, `lr`, `max_steps`, ...)."""
+    if not isinstance(config, dict):
+        raise ValueError(f"{source}: expected the teacher's record as a dict, got {type(config).__name__}")
+    if isinstance(config.get("srgan"), dict):
+        return config | {"srgan": srgan_settings(config["srgan"], source)}
+    return dict(config)
+
+
 def read_stamped_checkpoint(path: str | os.PathLike, fmt: str, what: str) -> dict:
     """A checkpoint dict stamped `format=fmt`, read with `torch.load(..., weights_only=True)` (tensors and plain values
     only, no pickled code). Raises FileNotFoundError when missing, ValueError naming the file when it is corrupt,
@@ -341,6 +404,7 @@ def load_teacher(path: str | os.PathLike, expected: dict | None = None) -> Froze
     Args:
         path: the checkpoint file.
         expected: architecture fields the caller needs (e.g. `{"scale": 4, "in_channels": 1}`); a mismatch is an error.
+    Returns: the teacher, its `config` the file's record with the SR settings under today's names (`teacher_record`).
     Raises: FileNotFoundError (no file), ValueError (corrupt, not a teacher, other architecture)."""
     path = Path(path)
     checkpoint = read_stamped_checkpoint(path, TEACHER_FORMAT, "dsnet SRGAN teacher")
@@ -356,7 +420,7 @@ def load_teacher(path: str | os.PathLike, expected: dict | None = None) -> Froze
         generator.load_state_dict(checkpoint["state_dict"])
     except (TypeError, RuntimeError, ValueError) as error:
         raise ValueError(f"{path}: weights do not fit an SRResNet with architecture {architecture}: {error}") from error
-    return FrozenTeacher(generator)
+    return FrozenTeacher(generator, teacher_record(checkpoint.get("config") or {}, str(path)))
 
 # %% ../../nbs/07a_teacher.ipynb #c041
 def sr_quality(teacher: Callable, hr_images: np.ndarray | torch.Tensor, scale: int = 4, mode: str = "area") -> dict:

