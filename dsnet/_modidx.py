@@ -1032,6 +1032,10 @@ d = {
         ),
         'dsnet.reproduction.comparison._verdict': ('comparison.html#_verdict', 'dsnet/reproduction/comparison.py'),
         'dsnet.reproduction.comparison.agreement': ('comparison.html#agreement', 'dsnet/reproduction/comparison.py'),
+        'dsnet.reproduction.comparison.budget_text': (
+            'comparison.html#budget_text',
+            'dsnet/reproduction/comparison.py',
+        ),
         'dsnet.reproduction.comparison.build_table': (
             'comparison.html#build_table',
             'dsnet/reproduction/comparison.py',

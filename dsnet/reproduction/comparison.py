@@ -24,16 +24,24 @@ from dsnet.core import (
     write_json_atomic,
     write_text_atomic,
 )
-from .experiments import PAPER_ONLY, PlannedRun, data_label, fold_configs, is_synthetic, run_folder
+from dsnet.reproduction.experiments import (
+    PAPER_ONLY,
+    PlannedRun,
+    data_label,
+    fold_configs,
+    is_synthetic,
+    planned_steps,
+    run_folder,
+)
 from ..training.checks import comparable, flags, images_over_runs, pool_floors, read_checks
 from ..training.train import spread_over, summarize_runs
 from ..training.config import ROWS, TrainConfig
 
 # %% auto #0
 __all__ = ['PAPER_TABLE1', 'PAPER_TABLE2', 'PAPER_TABLE3', 'PAPER_TABLE5', 'METRICS', 'ALPHA', 'TABLE_ROLES', 'display_name',
-           'result', 'cell', 'difference', 'comparison_table', 'markdown', 'write_table', 'paired_test', 'holm',
-           'seed_test', 'paired_table', 'judge', 'paired_view', 'check_selection', 'check_numbers', 'floors_text',
-           'build_table', 'agreement', 'plot_comparison']
+           'budget_text', 'result', 'cell', 'difference', 'comparison_table', 'markdown', 'write_table', 'paired_test',
+           'holm', 'seed_test', 'paired_table', 'judge', 'paired_view', 'check_selection', 'check_numbers',
+           'floors_text', 'build_table', 'agreement', 'plot_comparison']
 
 # %% ../../nbs/14_comparison.ipynb #c005
 PAPER_TABLE1 = {  # Table 1, LNSM: method -> (DICE, SEN, PPV) as (mean, std) in %
@@ -101,6 +109,15 @@ def _flag_text(run_flags: list[list[str]]) -> str:
     return "; ".join(f if n == 1 else f"{f} ({k} of {n} runs)" for f, k in counts.items())
 
 
+def budget_text(cfg: TrainConfig) -> str:
+    "A run's training budget as a caption states it: steps × batch × crop pixels, validations, selection, precision."
+    steps = planned_steps(cfg)
+    return (
+        f"{steps} steps × batch {cfg.batch_size} × {cfg.train_side}² crops at lr {cfg.lr:g} (poly {cfg.poly_power}), "
+        f"a validation every {steps // cfg.epochs} steps, the best validation DICE kept, {cfg.precision}"
+    )
+
+
 def result(cfgs: list[TrainConfig]) -> dict:
     """Our numbers for one method: the summary of one run, of a K-fold run, or over the seeds of `cfgs` (several runs).
 
@@ -108,7 +125,7 @@ def result(cfgs: list[TrainConfig]) -> dict:
         test images in % (each image once), "n_images", "per_image": one row per image (scores averaged over the
         seeds), "seed_means": {metric: each seed's mean in %}, "checks": the run checks of every run, "flags",
         "comparable", "blocking": the flags that make it not comparable, "floors": of the test split (pooled over
-        the folds)}."""
+        the folds), "budget": `budget_text`}."""
     folders = [run_folder(c) for c in cfgs]
     summaries = [json.loads((f / "summary.json").read_text()) for f in folders]
     runs = [f for c in cfgs for _, f in fold_configs(c)]
@@ -130,6 +147,7 @@ def result(cfgs: list[TrainConfig]) -> dict:
     return {
         **values,
         "spread": spread,
+        "budget": budget_text(cfgs[0]),
         "image_std": {k: 100 * per_image[k].std(ddof=1) for k in METRICS},
         "n_images": len(per_image),
         "per_image": per_image,
@@ -426,11 +444,18 @@ def _caption(title: str, profile: str, data: dict, roles: tuple, results: dict) 
         if len(synthetic) < len(ran):
             diff += "; elsewhere ours − paper (points)"
     floors = " ".join(floors_text(data_label(r, data[r]), _role_floors(results[r])) for r in ran)
+    budgets = {r: sorted({m.get("budget", "—") for m in results[r].values()}) for r in ran}
+    budget = " ".join(
+        f"Budget ({data_label(r, data[r])}, every method): {b[0]}."
+        if len(b) == 1
+        else f"Budgets differ on {data_label(r, data[r])} (runs of other recipes): {' | '.join(b)}."
+        for r, b in budgets.items()
+    )
     return (
         f"**{title}** Profile `{profile}`; data: {sources}. Ours: mean ± {', '.join(spreads) or '—'}; "
         f"paper: as printed; {diff}. Selection on the validation split only; the test split scored once. Flags "
         f"(`dsnet.training.checks`): not converged (the validation DICE still rising at the end), degenerate (a "
-        f"trivial prediction), ≤ threshold floor. {floors}".strip()
+        f"trivial prediction), ≤ threshold floor. {budget} {floors}".strip()
     )
 
 
