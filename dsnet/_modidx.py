@@ -1329,6 +1329,11 @@ d = {
             'figures.html#figure_rows_alpha',
             'dsnet/reproduction/figures.py',
         ),
+        'dsnet.reproduction.figures.largest_slices': ('figures.html#largest_slices', 'dsnet/reproduction/figures.py'),
+        'dsnet.reproduction.figures.lidc_figure_patches': (
+            'figures.html#lidc_figure_patches',
+            'dsnet/reproduction/figures.py',
+        ),
         'dsnet.reproduction.figures.load_run': ('figures.html#load_run', 'dsnet/reproduction/figures.py'),
         'dsnet.reproduction.figures.make_figures': ('figures.html#make_figures', 'dsnet/reproduction/figures.py'),
         'dsnet.reproduction.figures.mean_pairwise_dice': (
@@ -1342,6 +1347,14 @@ d = {
         'dsnet.reproduction.figures.predict_patches': ('figures.html#predict_patches', 'dsnet/reproduction/figures.py'),
         'dsnet.reproduction.figures.save_figure': ('figures.html#save_figure', 'dsnet/reproduction/figures.py'),
         'dsnet.reproduction.figures.show_image': ('figures.html#show_image', 'dsnet/reproduction/figures.py'),
+        'dsnet.reproduction.figures.spread_by_agreement': (
+            'figures.html#spread_by_agreement',
+            'dsnet/reproduction/figures.py',
+        ),
+        'dsnet.reproduction.figures.test_fold_patches': (
+            'figures.html#test_fold_patches',
+            'dsnet/reproduction/figures.py',
+        ),
         'dsnet.reproduction.figures.trained': ('figures.html#trained', 'dsnet/reproduction/figures.py'),
     },
     'dsnet.reproduction.reproduce': {

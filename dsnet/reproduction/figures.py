@@ -36,9 +36,10 @@ from ..labelling.trimaps import consensus_mask, trimap_from_mask
 
 # %% auto #0
 __all__ = ['READER_COLOURS', 'CONSENSUS_COLOUR', 'DSNET_COLOUR', 'TRIMAP_BAND', 'FIGURE_FILES', 'TrainedModel', 'load_run',
-           'trained', 'show_image', 'draw_contour', 'overlay', 'drawn', 'new_figure', 'save_figure', 'nodule_of',
-           'central_slices', 'mean_pairwise_dice', 'most_disputed', 'predict_patches', 'figure1b', 'attention_maps',
-           'figure5', 'figure7', 'Figure8Row', 'centre_window', 'figure8_row', 'figure8', 'figure_rows_alpha',
+           'trained', 'show_image', 'draw_contour', 'overlay', 'drawn', 'new_figure', 'save_figure',
+           'test_fold_patches', 'largest_slices', 'spread_by_agreement', 'nodule_of', 'central_slices',
+           'mean_pairwise_dice', 'most_disputed', 'predict_patches', 'figure1b', 'attention_maps', 'figure5', 'figure7',
+           'Figure8Row', 'centre_window', 'figure8_row', 'figure8', 'figure_rows_alpha', 'lidc_figure_patches',
            'make_figures']
 
 # %% ../../nbs/25_figures.ipynb #c005
@@ -151,6 +152,36 @@ def save_figure(fig: Figure, path: str | Path, caption: str, dpi: int = 110) -> 
     return Path(path)
 
 # %% ../../nbs/25_figures.ipynb #c011
+def test_fold_patches(data, side: int = 64, folds: int = 4, fold: int = 0, seed: int = 0) -> list[LidcPatch]:
+    """Every marked slice of the LIDC-IDRI-slices nodules in the test split of fold `fold` of the LIDC runs (split by
+    patient as `dsnet-train --data lidc --folds K` splits them), as patches of the nodule's `side`² window, named
+    `<patient>_<nodule>_k<slice>` (`data`: a `LidcSliceSet`)."""
+    from dsnet.data.lidc_slices import crop_nodules
+
+    patient = np.unique(data.patient, return_inverse=True)[1]
+    test = split_groups(patient, "lidc", folds, fold, seed)["test"]
+    index = np.flatnonzero(np.isin(data.nodule_of, test) & data.marks.any(axis=(1, 2)))
+    images = crop_nodules(data, "image", index, side).astype(np.float32) / 255
+    marks = crop_nodules(data, "marks", index, side)
+    readers = ((marks[:, None] >> np.arange(4, dtype=np.uint8)[None, :, None, None]) & 1).astype(np.uint8)
+    names = [f"{data.patient[m]}_{data.nodule[m]}_k{k}" for m, k in zip(data.nodule_of[index], data.slice_number[index])]
+    return [LidcPatch(n, im, r, consensus_mask(r), float("nan")) for n, im, r in zip(names, images, readers)]
+
+
+def largest_slices(patches: list[LidcPatch]) -> list[LidcPatch]:
+    "One slice per nodule, the one of largest readers' union (the slice the LIDC runs score), in the nodules' order."
+    by_nodule: dict[str, list[LidcPatch]] = {}
+    for p in patches:
+        by_nodule.setdefault(nodule_of(p), []).append(p)
+    return [max(ps, key=lambda p: int(p.readers.any(0).sum())) for _, ps in sorted(by_nodule.items())]
+
+
+def spread_by_agreement(patches: list[LidcPatch], count: int) -> list[LidcPatch]:
+    "`count` of `patches` spread evenly from the readers' most to least agreed (mean pairwise DICE), in that order."
+    ranked = sorted(patches, key=lambda p: -mean_pairwise_dice(p.readers) if p.n_readers > 1 else 0.0)
+    return [ranked[i] for i in np.unique(np.linspace(0, len(ranked) - 1, count).round().astype(int))]
+
+
 def nodule_of(patch: LidcPatch) -> str:
     "The nodule a patch is a slice of: 'LIDC-IDRI-0078_n1_k45' -> 'LIDC-IDRI-0078_n1'."
     return lidc_nodule_name(patch.name)
@@ -405,6 +436,19 @@ def _data_folder(data_root: str | Path | None, sub: str, pattern: str) -> Path |
     return shared_data_dir(sub)
 
 
+def lidc_figure_patches(p: Profile, data_root: str | Path | None = None) -> tuple[list[LidcPatch], str]:
+    """The LIDC slices Figures 1 (b) and 7 draw, and their description: the test-fold-0 nodules of LIDC-IDRI-slices
+    (the first `n_lidc` of the profile) when present, else the real patches, else none."""
+    from dsnet.data.lidc_slices import load_lidc_slices
+
+    slices = _data_folder(data_root, "lidc-slices", "LIDC-IDRI-slices")
+    if slices is not None:
+        fold = test_fold_patches(load_lidc_slices(slices, limit=p.n_lidc), p.crop_size, p.cv_folds)
+        return fold, "real LIDC-IDRI-slices nodules of test fold 0 (patients the fold-0 LIDC runs never train on)"
+    lidc = _data_folder(data_root, "lidc/patches", "*.npz")
+    return (read_lidc_patches(lidc)[0] if lidc is not None else []), "real LIDC-IDRI"
+
+
 def make_figures(
     profile: Profile | str | None = None,
     only: tuple[str, ...] = tuple(FIGURE_FILES),
@@ -423,8 +467,7 @@ def make_figures(
     unknown = sorted(set(only) - set(FIGURE_FILES))
     if unknown:
         raise ValueError(f"make_figures: unknown figure(s) {unknown}; expected some of {list(FIGURE_FILES)}")
-    lidc = _data_folder(data_root, "lidc/patches", "*.npz")
-    patches = read_lidc_patches(lidc)[0] if lidc is not None else []
+    patches, source = lidc_figure_patches(p, data_root)
     lnsm = (
         dict(data="lnsm", data_root=str(Path(data_root) / "lnsm"))
         if data_root and (Path(data_root) / "lnsm" / "manifest.csv").is_file()
@@ -433,15 +476,16 @@ def make_figures(
     if {"fig1b", "fig7"} & set(only):
         if not patches:
             for k in {"fig1b", "fig7"} & set(only):
-                done[k] = "skipped: no LIDC patches in DATA_ROOT/lidc/patches, $DSNET_DATA or ../shared/data"
+                done[k] = "skipped: no LIDC-IDRI-slices nor LIDC patches in DATA_ROOT, $DSNET_DATA or ../shared/data"
         else:
             net = trained(p, "dsnet", log=log, **lnsm)
             if "fig1b" in only:
                 done["fig1b"] = out / FIGURE_FILES["fig1b"]
-                figure1b(net, most_disputed(patches), done["fig1b"])
+                figure1b(net, most_disputed(patches), done["fig1b"], source)
             if "fig7" in only:
                 done["fig7"] = out / FIGURE_FILES["fig7"]
-                figure7(net, central_slices(patches), done["fig7"])
+                one = central_slices(patches) if source == "real LIDC-IDRI" else largest_slices(patches)
+                figure7(net, one if len(one) <= 7 else spread_by_agreement(one, 6), done["fig7"], source)
     if {"fig5", "rows_alpha"} & set(only):  # on phantoms: the rows' attention and the true alpha
         nets = {row: trained(p, row, log=log) for row in (ROWS if "rows_alpha" in only else ("edrfm", "sdrfm"))}
         src = load_source(nets["sdrfm"].cfg)
