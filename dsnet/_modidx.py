@@ -1364,6 +1364,10 @@ d = {
             'dsnet/reproduction/reproduce.py',
         ),
         'dsnet.reproduction.reproduce.hours': ('reproduce.html#hours', 'dsnet/reproduction/reproduce.py'),
+        'dsnet.reproduction.reproduce.keep_teacher_records': (
+            'reproduce.html#keep_teacher_records',
+            'dsnet/reproduction/reproduce.py',
+        ),
         'dsnet.reproduction.reproduce.lidc_slice_set': (
             'reproduce.html#lidc_slice_set',
             'dsnet/reproduction/reproduce.py',
@@ -1379,6 +1383,10 @@ d = {
         ),
         'dsnet.reproduction.reproduce.table4_part': ('reproduce.html#table4_part', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.table_meta': ('reproduce.html#table_meta', 'dsnet/reproduction/reproduce.py'),
+        'dsnet.reproduction.reproduce.teacher_table': (
+            'reproduce.html#teacher_table',
+            'dsnet/reproduction/reproduce.py',
+        ),
         'dsnet.reproduction.reproduce.training_seconds': (
             'reproduce.html#training_seconds',
             'dsnet/reproduction/reproduce.py',

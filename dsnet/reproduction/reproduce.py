@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from .comparison import build_table, markdown
-from ..core import PROFILES, figures_dir, get_profile, write_text_atomic
+from ..core import PROFILES, figures_dir, get_profile, markdown_table, write_text_atomic
 from .doctors import CONSENSUS, DSNET, READERS
 from dsnet.reproduction.experiments import (
     DATA_NAMES,
@@ -38,9 +38,9 @@ from dsnet.reproduction.experiments import (
 from ..training.config import TrainConfig
 
 # %% auto #0
-__all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'SYNTHETIC_NOTE', 'machine', 'only_methods', 'hours', 'training_seconds',
-           'lidc_slice_set', 'table4_part', 'mean_part', 'table_meta', 'summary_frame', 'write_summary', 'write_report',
-           'reproduce', 'main']
+__all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'SYNTHETIC_NOTE', 'TEACHER_NOTE', 'machine', 'only_methods',
+           'keep_teacher_records', 'teacher_table', 'hours', 'training_seconds', 'lidc_slice_set', 'table4_part',
+           'mean_part', 'table_meta', 'summary_frame', 'write_summary', 'write_report', 'reproduce', 'main']
 
 # %% ../../nbs/26_reproduce.ipynb #c005
 FIGURES = "figures"
@@ -69,6 +69,39 @@ def only_methods(entries: list, methods: tuple[str, ...]) -> list:
     if unknown:
         raise ValueError(f"--methods {','.join(unknown)}: expected among the plan's methods {','.join(known)}")
     return [e for e in entries if e.cfg.model in methods]
+
+
+def keep_teacher_records(cfgs: list[TrainConfig], profile: str) -> list[Path]:
+    """Copy the measurement of every SR teacher the runs used (`name.quality.json`, made in the cache when the teacher
+    was trained) into `results/<profile>/teachers/`, so that the report, rebuilt from the results alone, has them."""
+    from dsnet.training.teachers import teacher_path, teacher_quality_path
+
+    kept = []
+    for c in cfgs:
+        quality = teacher_quality_path(teacher_path(c)) if c.needs_teacher else None
+        if quality is not None and quality.is_file():
+            kept.append(write_text_atomic(runs_root(profile) / "teachers" / quality.name, quality.read_text()))
+    return kept
+
+
+def teacher_table(profile: str) -> str:
+    "The kept teachers against bicubic on held-out images of their source, as a Markdown table ('' when none)."
+    rows = []
+    for f in sorted((runs_root(profile) / "teachers").glob("*.quality.json")):
+        q = json.loads(f.read_text())
+        sr = q.get("srgan", {})
+        rows.append(
+            {
+                "teacher": f.name.removesuffix(".quality.json"),
+                "scale": f"×{sr.get('sr_scale', sr.get('scale', '?'))}",
+                "held-out images": q["images"],
+                "PSNR teacher / bicubic (dB)": f"{q['psnr_sr']:.2f} / {q['psnr_bicubic']:.2f}",
+                "gain (dB)": f"{q['gain_db']:+.2f}",
+                "SSIM teacher / bicubic": f"{q['ssim_sr']:.3f} / {q['ssim_bicubic']:.3f}",
+                "≥ +1 dB": "yes" if q["gain_db"] >= 1 else "no",
+            }
+        )
+    return markdown_table(pd.DataFrame(rows)) if rows else ""
 
 
 def hours(seconds: float) -> str:
@@ -246,6 +279,13 @@ def write_summary(profile: str, made: str = "") -> Path | None:
     return write_text_atomic(figures_dir(get_profile(profile)) / "summary.md", head + "\n\n" + markdown(frame) + "\n")
 
 # %% ../../nbs/26_reproduce.ipynb #c010
+TEACHER_NOTE = (
+    "Each teacher's ×s output against bicubic up-sampling on held-out images of its own source (PSNR, SSIM; "
+    "`dsnet.training.teachers.measure_teacher`); the goal is a gain of at least +1 dB, which a teacher worth "
+    "transferring should reach."
+)
+
+
 def write_report(
     profile: str,
     parts: list[str],
@@ -255,6 +295,7 @@ def write_report(
     train_seconds: float,
     figures: dict | None = None,
     data: dict | None = None,
+    teachers: str = "",
 ) -> Path:
     "`figures/<profile>/REPORT.md` (see above), atomically."
     out = figures_dir(get_profile(profile))
@@ -288,6 +329,8 @@ def write_report(
             + [f"- {k}: " + (f"![{k}]({Path(v).name})" if isinstance(v, Path) else str(v)) for k, v in figures.items()]
             + [""]
         )
+    if teachers:
+        lines += ["## The SR teachers against bicubic", "", TEACHER_NOTE, "", teachers, ""]
     if notes:
         lines += ["## Not run", ""] + [f"- {n}" for n in notes] + [""]
     if log:
@@ -335,6 +378,7 @@ def reproduce(
         return est
     log: list[str] = []
     run_plan(cfgs, jobs, progress, log, shard)
+    keep_teacher_records(cfgs, profile)
     if shard or methods:
         left = len(run_units(distinct_configs(plan(profile, tables, data, device=device)[0])))
         echo(f"dsnet-reproduce: {share or ' '.join(methods)} trained; {left} run(s) of the plan left; no report yet")
@@ -352,9 +396,9 @@ def reproduce(
         from dsnet.reproduction.figures import make_figures
 
         figures = make_figures(profile, data_root=data_root, log=notes)
-    path = write_report(
-        profile, list(only), notes, log, time.perf_counter() - started, training_seconds(cfgs), figures, data
-    )
+    spent = time.perf_counter() - started
+    teachers = teacher_table(profile)
+    path = write_report(profile, list(only), notes, log, spent, training_seconds(cfgs), figures, data, teachers)
     echo(f"dsnet-reproduce: {path} ({(time.perf_counter() - started) / 60:.1f} min)")
     return path
 
