@@ -815,6 +815,19 @@ d = {
         'dsnet.networks.fusion.SRInput': ('fusion.html#srinput', 'dsnet/networks/fusion.py'),
         'dsnet.networks.fusion.SRInput.__init__': ('fusion.html#srinput.__init__', 'dsnet/networks/fusion.py'),
         'dsnet.networks.fusion.SRInput.forward': ('fusion.html#srinput.forward', 'dsnet/networks/fusion.py'),
+        'dsnet.networks.fusion.TeacherFusion': ('fusion.html#teacherfusion', 'dsnet/networks/fusion.py'),
+        'dsnet.networks.fusion.TeacherFusion.__init__': (
+            'fusion.html#teacherfusion.__init__',
+            'dsnet/networks/fusion.py',
+        ),
+        'dsnet.networks.fusion.TeacherFusion.label_resolution': (
+            'fusion.html#teacherfusion.label_resolution',
+            'dsnet/networks/fusion.py',
+        ),
+        'dsnet.networks.fusion.TeacherFusion.original_at_sr': (
+            'fusion.html#teacherfusion.original_at_sr',
+            'dsnet/networks/fusion.py',
+        ),
         'dsnet.networks.fusion.ToLabelResolution': ('fusion.html#tolabelresolution', 'dsnet/networks/fusion.py'),
         'dsnet.networks.fusion.ToLabelResolution.__init__': (
             'fusion.html#tolabelresolution.__init__',

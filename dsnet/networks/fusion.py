@@ -18,8 +18,8 @@ from .drawing import Block, Graph, chain_text, draw_graph
 
 # %% auto #0
 __all__ = ['RESOLUTIONS', 'FUSIONS', 'INTERPOLATIONS', 'check_settings', 'interpolate_to', 'check_teacher_outputs',
-           'ToLabelResolution', 'area_downsample_logits', 'SRInput', 'conv_norm_relu', 'EDRFM', 'SDRFM', 'build_fusion',
-           'fusion_graph', 'figure4']
+           'ToLabelResolution', 'area_downsample_logits', 'SRInput', 'conv_norm_relu', 'TeacherFusion', 'EDRFM',
+           'SDRFM', 'build_fusion', 'fusion_graph', 'figure4']
 
 # %% ../../nbs/08_fusion.ipynb #c005
 RESOLUTIONS = ("sr", "label")
@@ -149,7 +149,35 @@ def conv_norm_relu(in_channels: int, out_channels: int, norm: str = "instance") 
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1), make_norm(norm, out_channels), nn.ReLU())
 
 
-class EDRFM(nn.Module):
+class TeacherFusion(nn.Module):
+    """What EDRFM and SDRFM share: their settings checked and kept, the teacher's outputs checked and the original image
+    brought to the SR size (`original_at_sr`), and the way back to the label's resolution (`label_resolution`, built
+    last so that a module's weights are drawn in the order of its own layers)."""
+
+    def __init__(
+        self, name: str, feature_channels: int, channels: int, resolution: str, scale: int, interpolation: str
+    ):
+        super().__init__()
+        check_settings(name, resolution, interpolation)
+        self.module_name = name
+        self.feature_channels = feature_channels
+        self.out_channels = channels
+        self.resolution = resolution
+        self.scale = scale
+        self.interpolation = interpolation
+
+    def label_resolution(self) -> nn.Module:
+        "`ToLabelResolution` with `resolution='label'`, else the identity."
+        c = self.out_channels
+        return ToLabelResolution(c, c, self.scale) if self.resolution == "label" else nn.Identity()
+
+    def original_at_sr(self, image: Tensor, sr: Tensor, features: Tensor) -> Tensor:
+        "The teacher's outputs checked against the image; the image interpolated to the SR size."
+        check_teacher_outputs(image, sr, features, self.scale, self.feature_channels, name=self.module_name)
+        return interpolate_to(image, sr.shape[-2:], self.interpolation)
+
+
+class EDRFM(TeacherFusion):
     """Efficient Detailed Representation Fusion Module (Fig. 4 a): concatenate up(x), SR image, SR features; fuse by a
     conv.
 
@@ -173,26 +201,17 @@ class EDRFM(nn.Module):
         norm: str = "instance",
         interpolation: str = "bicubic",
     ):
-        super().__init__()
-        check_settings("EDRFM", resolution, interpolation)
-        self.feature_channels, self.out_channels, self.resolution, self.scale = (
-            feature_channels,
-            channels,
-            resolution,
-            scale,
-        )
-        self.interpolation = interpolation
+        super().__init__("EDRFM", feature_channels, channels, resolution, scale, interpolation)
         self.fuse = conv_norm_relu(2 + feature_channels, channels, norm)
-        self.to_label = ToLabelResolution(channels, channels, scale) if resolution == "label" else nn.Identity()
+        self.to_label = self.label_resolution()
 
     def forward(self, image: Tensor, sr: Tensor, features: Tensor) -> Tensor:
-        check_teacher_outputs(image, sr, features, self.scale, self.feature_channels, name="EDRFM")
-        upsampled = interpolate_to(image, sr.shape[-2:], self.interpolation)
+        upsampled = self.original_at_sr(image, sr, features)
         fused = self.fuse(torch.cat([upsampled, sr, features], dim=1))  # (B, C, sH, sW)
         return self.to_label(fused)
 
 # %% ../../nbs/08_fusion.ipynb #c014
-class SDRFM(nn.Module):
+class SDRFM(TeacherFusion):
     """Selective Detailed Representation Fusion Module (Fig. 4 b): per-channel soft selection between a context branch
     (SR image + interpolated original) and a detail branch (SR features).
 
@@ -221,21 +240,13 @@ class SDRFM(nn.Module):
         interpolation: str = "bicubic",
         min_hidden: int = 32,
     ):
-        super().__init__()
-        check_settings("SDRFM", resolution, interpolation)
-        self.feature_channels, self.out_channels, self.resolution, self.scale = (
-            feature_channels,
-            channels,
-            resolution,
-            scale,
-        )
-        self.interpolation = interpolation
+        super().__init__("SDRFM", feature_channels, channels, resolution, scale, interpolation)
         self.context = conv_norm_relu(2, channels, norm)  # SR image + interpolated original
         self.detail = conv_norm_relu(feature_channels, channels, norm)  # SR features
         hidden = max(channels // reduction, min_hidden)
         self.squeeze = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True))
         self.select = nn.Linear(hidden, 2 * channels)
-        self.to_label = ToLabelResolution(channels, channels, scale) if resolution == "label" else nn.Identity()
+        self.to_label = self.label_resolution()
         self.last_selection_weights: Tensor | None = None  # (B, 2, C)
 
     def selection_weights(self, context: Tensor, detail: Tensor) -> Tensor:
@@ -245,8 +256,7 @@ class SDRFM(nn.Module):
         return logits.view(-1, 2, self.out_channels).softmax(dim=1)
 
     def forward(self, image: Tensor, sr: Tensor, features: Tensor) -> Tensor:
-        check_teacher_outputs(image, sr, features, self.scale, self.feature_channels, name="SDRFM")
-        upsampled = interpolate_to(image, sr.shape[-2:], self.interpolation)
+        upsampled = self.original_at_sr(image, sr, features)
         context = self.context(torch.cat([upsampled, sr], dim=1))  # U_c: (B, C, sH, sW)
         detail = self.detail(features)  # U_d: (B, C, sH, sW)
         weights = self.selection_weights(context, detail)  # (B, 2, C)
