@@ -61,6 +61,7 @@ d = {
         'dsnet.data.datasets.label_phantom': ('datasets.html#label_phantom', 'dsnet/data/datasets.py'),
         'dsnet.data.datasets.paper_split': ('datasets.html#paper_split', 'dsnet/data/datasets.py'),
         'dsnet.data.datasets.phantom_dataset': ('datasets.html#phantom_dataset', 'dsnet/data/datasets.py'),
+        'dsnet.data.datasets.phantom_sets': ('datasets.html#phantom_sets', 'dsnet/data/datasets.py'),
         'dsnet.data.datasets.read_lnsm': ('datasets.html#read_lnsm', 'dsnet/data/datasets.py'),
         'dsnet.data.datasets.split_indices': ('datasets.html#split_indices', 'dsnet/data/datasets.py'),
     },

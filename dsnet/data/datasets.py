@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'LUNG_WINDOW', 'PAPER_SPLITS', 'PAPER_KEYS', 'LABELS', 'ct_window', 'paper_split', 'split_indices',
-           'kfold_indices', 'dihedral', 'SegmentationDataset', 'label_phantom', 'phantom_dataset',
+           'kfold_indices', 'dihedral', 'SegmentationDataset', 'label_phantom', 'phantom_sets', 'phantom_dataset',
            'expand_by_augmentation', 'CropConfig', 'crop_lesion', 'build_lnsm_item', 'build_lnsm', 'read_lnsm']
 
 # %% ../../nbs/04a_datasets.ipynb #c005
@@ -170,6 +170,16 @@ def _label_many(args):
     return [label_phantom(p, labels) for p in phantoms]
 
 
+def phantom_sets(profile: Profile, dataset: str = "lnsm", seed: int = 0, workers: int | None = None) -> dict:
+    "The rendered phantoms of `dataset` ('lnsm' or 'lidc') split train / val / test: `{split: [Phantom]}`."
+    workers = profile.label_workers if workers is None else workers
+    if dataset == "lnsm":
+        return lnsm_synthetic(profile.n_lnsm, profile.crop_size, seed, workers)
+    if dataset == "lidc":
+        return lidc_synthetic(profile.n_lidc, profile.crop_size, seed, workers)
+    raise ValueError(f"unknown phantom dataset {dataset!r}: expected 'lnsm' or 'lidc'")
+
+
 def phantom_dataset(
     split: str = "train",
     profile: Profile | None = None,
@@ -179,6 +189,7 @@ def phantom_dataset(
     augment: bool | None = None,
     with_hr: bool = False,
     workers: int | None = None,
+    sets: dict | None = None,
 ) -> SegmentationDataset:
     """A `SegmentationDataset` of phantoms.
 
@@ -189,17 +200,14 @@ def phantom_dataset(
         labels: one of `LABELS`; default "recist" for lnsm, "readers" for lidc.
         augment: default True for "train" only.
         with_hr: add `hr_image`, the 4× finer rendering in the same window (the SR teacher's target).
+        sets: the phantoms already rendered (`phantom_sets`), so that the three splits render them once.
     Returns: items with `image`, `mask`, `soft`, `alpha` (true), and `hr_image` when asked."""
     profile = profile or get_profile()
     if split not in ("train", "val", "test"):
         raise ValueError(f"unknown split {split!r}: expected 'train', 'val' or 'test'")
     workers = profile.label_workers if workers is None else workers
-    if dataset == "lnsm":
-        sets, labels = lnsm_synthetic(profile.n_lnsm, profile.crop_size, seed, workers), labels or "recist"
-    elif dataset == "lidc":
-        sets, labels = lidc_synthetic(profile.n_lidc, profile.crop_size, seed, workers), labels or "readers"
-    else:
-        raise ValueError(f"unknown phantom dataset {dataset!r}: expected 'lnsm' or 'lidc'")
+    sets = sets if sets is not None else phantom_sets(profile, dataset, seed, workers)
+    labels = labels or {"lnsm": "recist", "lidc": "readers"}[dataset]
     items = sets[split]
     n_jobs = workers or os.cpu_count() or 1
     if n_jobs > 1 and len(items) >= 32 and labels != "true":

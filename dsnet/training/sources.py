@@ -16,7 +16,15 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..core import cache_dir, lidc_nodule_name, save_npz_atomic, shared_data_dir
-from ..data.datasets import PAPER_SPLITS, paper_split, SegmentationDataset, dihedral, phantom_dataset, read_lnsm
+from dsnet.data.datasets import (
+    PAPER_SPLITS,
+    SegmentationDataset,
+    dihedral,
+    paper_split,
+    phantom_dataset,
+    phantom_sets,
+    read_lnsm,
+)
 from ..data.lidc_slices import READER_FOLDERS, crop_nodules, find_lidc_slices, layout_fingerprint, load_lidc_slices
 from ..data.readers import read_isbi, read_lidc_patches, read_promise_case
 from ..labelling.review import MANIFEST_NAME, item_folder, load_accepted
@@ -114,8 +122,9 @@ def fit_side(a: np.ndarray, side: int) -> np.ndarray:
 
 def _phantoms(cfg: TrainConfig, kind: str) -> dict[str, np.ndarray]:
     sizes = cfg.sizes().replace(n_lnsm=cfg.source_items, n_lidc=cfg.source_items, crop_size=cfg.crop_size)
+    sets = phantom_sets(sizes, kind, cfg.data_seed)  # rendered once for the three splits
     parts = [
-        phantom_dataset(split, sizes, kind, cfg.labels or None, seed=cfg.data_seed, augment=False)
+        phantom_dataset(split, sizes, kind, cfg.labels or None, seed=cfg.data_seed, augment=False, sets=sets)
         for split in ("train", "val", "test")
     ]
     image = np.concatenate([p.images for p in parts])
