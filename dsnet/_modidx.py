@@ -1046,10 +1046,6 @@ d = {
         ),
         'dsnet.reproduction.comparison._verdict': ('comparison.html#_verdict', 'dsnet/reproduction/comparison.py'),
         'dsnet.reproduction.comparison.agreement': ('comparison.html#agreement', 'dsnet/reproduction/comparison.py'),
-        'dsnet.reproduction.comparison.budget_text': (
-            'comparison.html#budget_text',
-            'dsnet/reproduction/comparison.py',
-        ),
         'dsnet.reproduction.comparison.build_table': (
             'comparison.html#build_table',
             'dsnet/reproduction/comparison.py',
@@ -1219,6 +1215,10 @@ d = {
         ),
         'dsnet.reproduction.experiments._train_unit': (
             'experiments.html#_train_unit',
+            'dsnet/reproduction/experiments.py',
+        ),
+        'dsnet.reproduction.experiments.budget_text': (
+            'experiments.html#budget_text',
             'dsnet/reproduction/experiments.py',
         ),
         'dsnet.reproduction.experiments.choose_data': (

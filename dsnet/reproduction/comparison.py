@@ -27,10 +27,10 @@ from dsnet.core import (
 from dsnet.reproduction.experiments import (
     PAPER_ONLY,
     PlannedRun,
+    budget_text,
     data_label,
     fold_configs,
     is_synthetic,
-    planned_steps,
     run_folder,
 )
 from ..training.checks import comparable, flags, images_over_runs, pool_floors, read_checks
@@ -39,9 +39,9 @@ from ..training.config import ROWS, TrainConfig
 
 # %% auto #0
 __all__ = ['PAPER_TABLE1', 'PAPER_TABLE2', 'PAPER_TABLE3', 'PAPER_TABLE5', 'METRICS', 'ALPHA', 'TABLE_ROLES', 'display_name',
-           'budget_text', 'result', 'cell', 'difference', 'comparison_table', 'markdown', 'write_table', 'paired_test',
-           'holm', 'seed_test', 'paired_table', 'judge', 'paired_view', 'check_selection', 'check_numbers',
-           'floors_text', 'build_table', 'agreement', 'plot_comparison']
+           'result', 'cell', 'difference', 'comparison_table', 'markdown', 'write_table', 'paired_test', 'holm',
+           'seed_test', 'paired_table', 'judge', 'paired_view', 'check_selection', 'check_numbers', 'floors_text',
+           'build_table', 'agreement', 'plot_comparison']
 
 # %% ../../nbs/14_comparison.ipynb #c005
 PAPER_TABLE1 = {  # Table 1, LNSM: method -> (DICE, SEN, PPV) as (mean, std) in %
@@ -107,15 +107,6 @@ def _flag_text(run_flags: list[list[str]]) -> str:
         return "ok"
     n = len(run_flags)
     return "; ".join(f if n == 1 else f"{f} ({k} of {n} runs)" for f, k in counts.items())
-
-
-def budget_text(cfg: TrainConfig) -> str:
-    "A run's training budget as a caption states it: steps × batch × crop pixels, validations, selection, precision."
-    steps = planned_steps(cfg)
-    return (
-        f"{steps} steps × batch {cfg.batch_size} × {cfg.train_side}² crops at lr {cfg.lr:g} (poly {cfg.poly_power}), "
-        f"a validation every {steps // cfg.epochs} steps, the best validation DICE kept, {cfg.precision}"
-    )
 
 
 def result(cfgs: list[TrainConfig]) -> dict:

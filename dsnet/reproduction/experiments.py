@@ -33,8 +33,8 @@ __all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'DATA_NAMES', 'PAPER_ONLY', 'T
            'models_root', 'shown_path', 'run_folder', 'set_aside', 'fold_configs', 'is_finished', 'ensure_run',
            'model_folder', 'DataChoice', 'find_role', 'looked_for', 'default_choice', 'choose_data', 'is_synthetic',
            'data_label', 'seeds_of', 'PlannedRun', 'plan', 'distinct_configs', 'run_units', 'prepare_caches',
-           'parse_shard', 'shard_units', 'is_trained', 'run_plan', 'step_seconds', 'planned_steps', 'whole_image_side',
-           'inference_seconds', 'estimate_seconds', 'teacher_seconds']
+           'parse_shard', 'shard_units', 'is_trained', 'run_plan', 'step_seconds', 'planned_steps', 'budget_text',
+           'whole_image_side', 'inference_seconds', 'estimate_seconds', 'teacher_seconds']
 
 # %% ../../nbs/13_experiments.ipynb #c005
 RUNS_ENV = "DSNET_RUNS"
@@ -436,6 +436,15 @@ def planned_steps(cfg: TrainConfig) -> int:
         return cfg.train_steps
     n_train = _split_sizes(cfg)[0] * (cfg.crops_per_image if cfg.data in ("isbi", "promise") else 1)
     return max(1, int(n_train) // cfg.batch_size) * cfg.epochs
+
+
+def budget_text(cfg: TrainConfig) -> str:
+    "A run's training budget as a caption states it: steps × batch × crop pixels, validations, selection, precision."
+    steps = planned_steps(cfg)
+    return (
+        f"{steps} steps × batch {cfg.batch_size} × {cfg.train_side}² crops at lr {cfg.lr:g} (poly {cfg.poly_power}), "
+        f"a validation every {steps // cfg.epochs} steps, the best validation DICE kept, {cfg.precision}"
+    )
 
 
 def whole_image_side(cfg: TrainConfig) -> int:
