@@ -1217,6 +1217,10 @@ d = {
             'experiments.html#_train_unit',
             'dsnet/reproduction/experiments.py',
         ),
+        'dsnet.reproduction.experiments._unfinished': (
+            'experiments.html#_unfinished',
+            'dsnet/reproduction/experiments.py',
+        ),
         'dsnet.reproduction.experiments.budget_text': (
             'experiments.html#budget_text',
             'dsnet/reproduction/experiments.py',

@@ -297,11 +297,13 @@ def distinct_configs(entries: list[PlannedRun]) -> list[TrainConfig]:
     return out
 
 # %% ../../nbs/13_experiments.ipynb #c014
+def _unfinished(c: TrainConfig, f: Path) -> bool:
+    return not (f / "summary.json").is_file() or _is_stale(f, c)
+
+
 def run_units(cfgs: list[TrainConfig]) -> list[tuple[TrainConfig, Path]]:
     "The single runs (one per fold) of `cfgs` that are not finished yet."
-    return [
-        (c, f) for cfg in cfgs for c, f in fold_configs(cfg) if not (f / "summary.json").is_file() or _is_stale(f, c)
-    ]
+    return [(c, f) for cfg in cfgs for c, f in fold_configs(cfg) if _unfinished(c, f)]
 
 
 def _train_unit(cfg_dict: dict, folder: str, threads: int) -> str:
@@ -333,15 +335,16 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def shard_units(units: list[tuple[TrainConfig, Path]], shard: tuple[int, int] | None) -> list[tuple[TrainConfig, Path]]:
-    """The runs of shard I of N: every N-th run of the plan in the order of their folders, from the I-th. Every process
-    computes the same order from the plan alone, so N shards (processes, machines, a job array) fill one results folder
+def shard_units(cfgs: list[TrainConfig], shard: tuple[int, int] | None) -> list[tuple[TrainConfig, Path]]:
+    """The unfinished runs of shard I of N (all of them without `shard`): every N-th single run of the whole plan,
+    finished or not, in the order of their folders, from the I-th. Every process computes the same shares from the plan
+    alone, whatever the others have finished, so N shards (processes, machines, a job array) fill one results folder
     without training a run twice."""
     if shard is None:
-        return units
+        return run_units(cfgs)
     i, n = shard
-    ordered = sorted(units, key=lambda u: str(u[1]))
-    return [u for k, u in enumerate(ordered) if k % n == i - 1]
+    ordered = sorted(((c, f) for cfg in cfgs for c, f in fold_configs(cfg)), key=lambda u: str(u[1]))
+    return [u for k, u in enumerate(ordered) if k % n == i - 1 and _unfinished(*u)]
 
 
 def is_trained(cfg: TrainConfig) -> bool:
@@ -358,7 +361,7 @@ def run_plan(
 ) -> list[Path]:
     """Train what `cfgs` need (see above), or shard I of N of it; returns the run folders that are finished (every one
     without `shard`)."""
-    units = shard_units(run_units(cfgs), shard)
+    units = shard_units(cfgs, shard)
     prepare_caches([c for c, _ in units] if shard else cfgs, progress)
     for c, f in units:
         if f.exists() and _is_stale(f, c):
@@ -474,7 +477,7 @@ def estimate_seconds(
     """How long the unfinished runs of `cfgs` (of shard I of N) should take here (see above): training steps,
     whole-image validation and test, the SR teachers still to train; in total (wall, with `jobs` processes) and per
     method."""
-    units = shard_units(run_units(cfgs), shard)
+    units = shard_units(cfgs, shard)
     cost: dict[tuple, float] = {}
     per_method: dict[str, float] = {}
     threads = torch.get_num_threads()

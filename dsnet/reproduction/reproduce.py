@@ -32,7 +32,6 @@ from dsnet.reproduction.experiments import (
     run_plan,
     run_units,
     runs_root,
-    shard_units,
     shown_path,
 )
 from ..training.config import TrainConfig
