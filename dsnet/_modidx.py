@@ -1030,6 +1030,38 @@ d = {
         'dsnet.networks.teacher.teacher_record': ('teacher.html#teacher_record', 'dsnet/networks/teacher.py'),
         'dsnet.networks.teacher.train_srgan': ('teacher.html#train_srgan', 'dsnet/networks/teacher.py'),
     },
+    'dsnet.reproduction.ablation': {
+        'dsnet.reproduction.ablation.ablation_caption': (
+            'table3_isbi.html#ablation_caption',
+            'dsnet/reproduction/ablation.py',
+        ),
+        'dsnet.reproduction.ablation.ablation_names': (
+            'table3_isbi.html#ablation_names',
+            'dsnet/reproduction/ablation.py',
+        ),
+        'dsnet.reproduction.ablation.ablation_pairs': (
+            'table3_isbi.html#ablation_pairs',
+            'dsnet/reproduction/ablation.py',
+        ),
+        'dsnet.reproduction.ablation.ablation_table': (
+            'table3_isbi.html#ablation_table',
+            'dsnet/reproduction/ablation.py',
+        ),
+        'dsnet.reproduction.ablation.ablation_verdict': (
+            'table3_isbi.html#ablation_verdict',
+            'dsnet/reproduction/ablation.py',
+        ),
+        'dsnet.reproduction.ablation.build_ablation': (
+            'table3_isbi.html#build_ablation',
+            'dsnet/reproduction/ablation.py',
+        ),
+        'dsnet.reproduction.ablation.compare_rows': ('table3_isbi.html#compare_rows', 'dsnet/reproduction/ablation.py'),
+        'dsnet.reproduction.ablation.row_label': ('table3_isbi.html#row_label', 'dsnet/reproduction/ablation.py'),
+        'dsnet.reproduction.ablation.target_agreement': (
+            'table3_isbi.html#target_agreement',
+            'dsnet/reproduction/ablation.py',
+        ),
+    },
     'dsnet.reproduction.comparison': {
         'dsnet.reproduction.comparison._caption': ('comparison.html#_caption', 'dsnet/reproduction/comparison.py'),
         'dsnet.reproduction.comparison._flag_text': ('comparison.html#_flag_text', 'dsnet/reproduction/comparison.py'),
@@ -1299,6 +1331,7 @@ d = {
             'experiments.html#run_folder',
             'dsnet/reproduction/experiments.py',
         ),
+        'dsnet.reproduction.experiments.run_name': ('experiments.html#run_name', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.run_plan': ('experiments.html#run_plan', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.run_units': ('experiments.html#run_units', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.runs_root': ('experiments.html#runs_root', 'dsnet/reproduction/experiments.py'),
@@ -1394,6 +1427,7 @@ d = {
         'dsnet.reproduction.reproduce.main': ('reproduce.html#main', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.mean_part': ('reproduce.html#mean_part', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.only_methods': ('reproduce.html#only_methods', 'dsnet/reproduction/reproduce.py'),
+        'dsnet.reproduction.reproduce.part_title': ('reproduce.html#part_title', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.reproduce': ('reproduce.html#reproduce', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.summary_frame': (
             'reproduce.html#summary_frame',
@@ -1440,6 +1474,10 @@ d = {
             'table4_dsnet.html#lidc_dicom_root',
             'dsnet/reproduction/table4.py',
         ),
+        'dsnet.reproduction.table4.lidc_trained_runs': (
+            'table4_dsnet.html#lidc_trained_runs',
+            'dsnet/reproduction/table4.py',
+        ),
         'dsnet.reproduction.table4.nodule_windows': (
             'table4_dsnet.html#nodule_windows',
             'dsnet/reproduction/table4.py',
@@ -1450,6 +1488,22 @@ d = {
         ),
         'dsnet.reproduction.table4.pylidc_dicom_folder': (
             'table4_dsnet.html#pylidc_dicom_folder',
+            'dsnet/reproduction/table4.py',
+        ),
+        'dsnet.reproduction.table4.run_test_scores': (
+            'table4_dsnet.html#run_test_scores',
+            'dsnet/reproduction/table4.py',
+        ),
+        'dsnet.reproduction.table4.sampled_slice_part': (
+            'table4_dsnet.html#sampled_slice_part',
+            'dsnet/reproduction/table4.py',
+        ),
+        'dsnet.reproduction.table4.sampled_slice_scores': (
+            'table4_dsnet.html#sampled_slice_scores',
+            'dsnet/reproduction/table4.py',
+        ),
+        'dsnet.reproduction.table4.sampled_slice_table': (
+            'table4_dsnet.html#sampled_slice_table',
             'dsnet/reproduction/table4.py',
         ),
         'dsnet.reproduction.table4.scan_slices_hu': (

@@ -24,17 +24,18 @@ from tqdm.auto import tqdm
 
 from ..core import atomic_path, get_profile, repo_root, shared_data_dir, write_json_atomic, write_text_atomic
 from ..training.sources import DATA_LAYOUTS, load_source
-from ..training.teachers import ensure_teacher, teacher_path
+from ..training.teachers import ensure_teacher, exclusive, teacher_path
 from ..training.train import summarize_runs, train_run
 from ..training.config import ROWS, TrainConfig
 
 # %% auto #0
-__all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'DATA_NAMES', 'PAPER_ONLY', 'TABLE_METHODS', 'TABLES', 'runs_root',
-           'models_root', 'shown_path', 'run_folder', 'set_aside', 'fold_configs', 'is_finished', 'ensure_run',
-           'model_folder', 'DataChoice', 'find_role', 'looked_for', 'default_choice', 'choose_data', 'is_synthetic',
-           'data_label', 'seeds_of', 'PlannedRun', 'plan', 'distinct_configs', 'run_units', 'prepare_caches',
-           'parse_shard', 'shard_units', 'is_trained', 'run_plan', 'step_seconds', 'planned_steps', 'budget_text',
-           'whole_image_side', 'inference_seconds', 'estimate_seconds', 'teacher_seconds']
+__all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'DATA_NAMES', 'PAPER_ONLY', 'TABLE_METHODS', 'ABLATION', 'ABLATION_SEEDS',
+           'SOFT_ROWS', 'TABLES', 'runs_root', 'models_root', 'shown_path', 'run_name', 'run_folder', 'set_aside',
+           'fold_configs', 'is_finished', 'ensure_run', 'model_folder', 'DataChoice', 'find_role', 'looked_for',
+           'default_choice', 'choose_data', 'is_synthetic', 'data_label', 'seeds_of', 'PlannedRun', 'plan',
+           'distinct_configs', 'run_units', 'prepare_caches', 'parse_shard', 'shard_units', 'is_trained', 'run_plan',
+           'step_seconds', 'planned_steps', 'budget_text', 'whole_image_side', 'inference_seconds', 'estimate_seconds',
+           'teacher_seconds']
 
 # %% ../../nbs/13_experiments.ipynb #c005
 RUNS_ENV = "DSNET_RUNS"
@@ -64,9 +65,14 @@ def shown_path(path: str | os.PathLike) -> str:
     return rel if not rel.startswith(os.pardir + os.sep + os.pardir) else str(path)
 
 
+def run_name(cfg: TrainConfig) -> str:
+    'The method folder of a run: its model, with "-consistent" when eq. (3)\'s target is the consistent Soft Mask.'
+    return cfg.model if cfg.soft_target == "matting" else f"{cfg.model}-{cfg.soft_target}"
+
+
 def run_folder(cfg: TrainConfig) -> Path:
     "The folder of the run `cfg` describes: one run per seed, or a whole K-fold cross-validation."
-    where = runs_root(cfg.profile) / cfg.data / cfg.model
+    where = runs_root(cfg.profile) / cfg.data / run_name(cfg)
     return where / (f"folds-{cfg.folds}-seed-{cfg.seed}" if cfg.folds else f"seed-{cfg.seed}")
 
 
@@ -107,10 +113,11 @@ def ensure_run(cfg: TrainConfig, progress: bool = False, log: list | None = None
     if folder.exists() and _is_stale(folder, cfg):
         set_aside(folder, log)
     for c, f in fold_configs(cfg):
-        if f.exists() and _is_stale(f, c):
-            set_aside(f, log)
-        if not (f / "summary.json").is_file():
-            train_run(c, f, resume=True, progress=progress)
+        with exclusive(f):  # two processes of one results folder (notebooks, shards) never train one run at once
+            if f.exists() and _is_stale(f, c):
+                set_aside(f, log)
+            if not (f / "summary.json").is_file():
+                train_run(c, f, resume=True, progress=progress)
     if cfg.folds:
         if not (folder / "config.json").is_file():
             write_json_atomic(folder / "config.json", cfg.replace(fold=0).to_dict())
@@ -219,7 +226,10 @@ TABLE_METHODS = {
     "table3": list(ROWS),
     "table5": ["unet", "unet3plus", "infnet", "medt", "dsnet"],
 }
-TABLES = ("table1", "table2", "table3", "table4", "table5")
+ABLATION = "isbi-ablation"
+ABLATION_SEEDS = (0,)  # Choice (cost): one seed of each ISBI fold for the ablation on real data (about 2 h with 2 jobs)
+SOFT_ROWS = ("soft-loss", "dsnet")  # the rows whose loss reads eq. (3)'s target: they run with both targets
+TABLES = ("table1", "table2", "table3", "table4", "table5", ABLATION)
 
 
 def seeds_of(profile) -> tuple[int, ...]:
@@ -250,7 +260,7 @@ def plan(
     data = data or choose_data()
     entries, notes = [], []
 
-    def add(table, role, model, folds=0, seeds=None):
+    def add(table, role, model, folds=0, seeds=None, target="matting"):
         choice = data[role]
         if choice.source is None:
             notes.append(f"{table}: {choice.note}")
@@ -260,7 +270,8 @@ def plan(
             return
         for s in seeds or seeds_of(TrainConfig.from_profile(p, model=model, data=choice.source)):
             cfg = TrainConfig.from_profile(
-                p, model=model, data=choice.source, data_root=choice.root, folds=folds, seed=s, **changes
+                p, model=model, data=choice.source, data_root=choice.root, folds=folds, seed=s, soft_target=target,
+                **changes,
             )
             entries.append(PlannedRun(table, role, cfg))
 
@@ -282,6 +293,11 @@ def plan(
             for role in ("isbi", "promise"):
                 for m in TABLE_METHODS["table5"]:
                     add(table, role, m, folds=p.cv_folds)
+        elif table == ABLATION:
+            for m in TABLE_METHODS["table3"]:
+                add(table, "isbi", m, folds=p.cv_folds, seeds=ABLATION_SEEDS)
+            for m in SOFT_ROWS:
+                add(table, "isbi", m, folds=p.cv_folds, seeds=ABLATION_SEEDS, target="consistent")
         else:
             raise ValueError(f"unknown table {table!r}: expected one of {TABLES}")
     return entries, notes
@@ -310,9 +326,10 @@ def _train_unit(cfg_dict: dict, folder: str, threads: int) -> str:
     "One run in a worker process (spawned: it imports the comparison methods itself)."
     torch.set_num_threads(threads)
     cfg = TrainConfig.from_dict(cfg_dict)
-    if Path(folder).exists() and _is_stale(Path(folder), cfg):
-        set_aside(Path(folder))
-    train_run(cfg, folder, resume=True, progress=False)
+    with exclusive(Path(folder)):  # another process of this results folder may be on it: wait, then resume or skip
+        if Path(folder).exists() and _is_stale(Path(folder), cfg):
+            set_aside(Path(folder))
+        train_run(cfg, folder, resume=True, progress=False)
     return folder
 
 

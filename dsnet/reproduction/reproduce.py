@@ -17,10 +17,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from .ablation import build_ablation
 from .comparison import build_table, markdown
 from ..core import PROFILES, figures_dir, get_profile, markdown_table, write_text_atomic
 from .doctors import CONSENSUS, DSNET, READERS
 from dsnet.reproduction.experiments import (
+    ABLATION,
     DATA_NAMES,
     TABLES,
     choose_data,
@@ -39,7 +41,8 @@ from ..training.config import TrainConfig
 # %% auto #0
 __all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'SYNTHETIC_NOTE', 'TEACHER_NOTE', 'machine', 'only_methods',
            'keep_teacher_records', 'teacher_table', 'hours', 'training_seconds', 'lidc_slice_set', 'table4_part',
-           'mean_part', 'table_meta', 'summary_frame', 'write_summary', 'write_report', 'reproduce', 'main']
+           'mean_part', 'table_meta', 'summary_frame', 'write_summary', 'part_title', 'write_report', 'reproduce',
+           'main']
 
 # %% ../../nbs/26_reproduce.ipynb #c005
 FIGURES = "figures"
@@ -137,7 +140,7 @@ def table4_part(profile: str, data: dict, progress: bool, data_root: str | None 
     from dsnet.reproduction.experiments import ensure_run, model_folder
     from dsnet.training.inference import predict_probabilities
     from dsnet.training.predict import load_model
-    from dsnet.reproduction.table4 import table4
+    from dsnet.reproduction.table4 import sampled_slice_part, table4
 
     cfg = TrainConfig.from_profile(profile, model="dsnet", data=data["lnsm"].source, data_root=data["lnsm"].root)
     folder = ensure_run(cfg, progress)
@@ -158,6 +161,9 @@ def table4_part(profile: str, data: dict, progress: bool, data_root: str | None 
         data_root=data_root if data_root and (Path(data_root) / "LIDC-IDRI").is_dir() else None,
         slices=slices,
     )
+    if slices is not None:  # beyond the paper: the sampled slices, with Table 2's LIDC-trained models
+        note = f"the DSNet of Table 1 (run {shown_path(folder)})"
+        sampled_slice_part(profile, data, slices, lambda x: predict_probabilities(model, x), note)
     return {"caption": frame.attrs["caption"], "path": figures_dir(get_profile(profile)) / "table4.md"}
 
 # %% ../../nbs/26_reproduce.ipynb #c007
@@ -234,7 +240,7 @@ def summary_frame(profile: str, out: Path | None = None) -> pd.DataFrame:
             rows += _table4_summary(frame)
             continue
         meta = table_meta(out, name)["data"]
-        for role, col, flag_col in SUMMARY_COLUMNS[name]:
+        for role, col, flag_col in SUMMARY_COLUMNS.get(name, []):
             if f"{col} ours" not in frame:
                 continue
             label = meta.get(role, {}).get("label", DATA_NAMES[role])
@@ -285,6 +291,11 @@ TEACHER_NOTE = (
 )
 
 
+def part_title(name: str) -> str:
+    "The heading of a part in REPORT.md: `table3` → `Table 3`, the ISBI ablation → `Table 3 on ISBI 2012 (…)`."
+    return "Table 3 on ISBI 2012 (beyond the paper)" if name == ABLATION else f"Table {name.removeprefix('table')}"
+
+
 def write_report(
     profile: str,
     parts: list[str],
@@ -317,8 +328,8 @@ def write_report(
     for name in parts:
         if name == FIGURES:
             continue
-        lines += [f"## Table {name.removeprefix('table')}", ""]
-        for suffix in ("", "_paired"):
+        lines += [f"## {part_title(name)}", ""]
+        for suffix in ("", "_sampled", "_paired"):
             md = out / f"{name}{suffix}.md"
             if md.is_file():
                 lines += [md.read_text().strip(), ""]
@@ -390,6 +401,8 @@ def reproduce(
             build_table(name, profile, data, jobs, progress)
         elif name == "table4":
             table4_part(profile, data, progress, data_root)
+        elif name == ABLATION:
+            build_ablation(profile, data, jobs, progress)
     figures = None
     if FIGURES in only:
         from dsnet.reproduction.figures import make_figures

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sys
 from pathlib import Path
 from typing import Callable
@@ -25,6 +26,7 @@ from dsnet.core import (
     write_text_atomic,
 )
 from ..data.datasets import LUNG_WINDOW, ct_window
+from ..data.metrics import dice
 from ..data.readers import LidcPatch, import_pylidc, read_lidc_patches
 from dsnet.reproduction.doctors import (
     DSNET,
@@ -40,12 +42,16 @@ from dsnet.reproduction.doctors import (
     overlaps,
     paper_table4,
 )
+from .comparison import cell, write_table
+from .experiments import fold_configs, is_finished, plan
+from ..training.config import TrainConfig
 from ..training.sources import fit_side
 
 # %% auto #0
-__all__ = ['Predict', 'unfit_side', 'predict_checked', 'dsnet_patch_overlaps', 'dsnet_slice_overlaps', 'lidc_dicom_root',
-           'pylidc_dicom_folder', 'scan_slices_hu', 'nodule_windows', 'dsnet_dicom_overlaps', 'table4_frame', 'table4',
-           'write_table4']
+__all__ = ['Predict', 'SAMPLED_TABLE', 'unfit_side', 'predict_checked', 'dsnet_patch_overlaps', 'dsnet_slice_overlaps',
+           'lidc_dicom_root', 'pylidc_dicom_folder', 'scan_slices_hu', 'nodule_windows', 'dsnet_dicom_overlaps',
+           'table4_frame', 'table4', 'write_table4', 'sampled_slice_scores', 'run_test_scores', 'sampled_slice_table',
+           'lidc_trained_runs', 'sampled_slice_part']
 
 # %% ../../nbs/23a_table4_dsnet.ipynb #c005
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -386,3 +392,83 @@ def _table4_on_slices(predict, profile, definition, model_note, slices, nodules,
     if write:
         write_table4(frame, profile, f"LIDC-IDRI-slices, {n_slices} slices of {len(names)} nodules", comparison)
     return frame
+
+# %% ../../nbs/23a_table4_dsnet.ipynb #eded33b7
+SAMPLED_TABLE = "table4_sampled"
+
+
+def sampled_slice_scores(data, side: int = 64, predict: Predict | None = None, threshold: float = 0.5) -> pd.DataFrame:
+    """Per nodule of `data` (a `LidcSliceSet`), on its sampled slice cut to its `side`² window, DICE (%) against the
+    50 % consensus: each reader (D1–D4), the mean of the six reader pairs (against each other), and `predict`'s mask
+    binarised at `threshold` ("DSNet (LNSM)"). Index: the slices' names, as in the LIDC runs' `test_per_image.csv`."""
+    from dsnet.data.lidc_slices import READER_FOLDERS, crop_nodules
+
+    index = data.sample
+    marks = crop_nodules(data, "marks", index, side)
+    readers = (marks[None] >> np.arange(len(READER_FOLDERS), dtype=np.uint8)[:, None, None, None]) & 1 == 1
+    truth = crop_nodules(data, "consensus", index, side) > 0
+    out = {f"D{r + 1}": 100 * dice(readers[r], truth) for r in range(len(readers))}
+    pairs = [dice(readers[a], readers[b]) for a, b in itertools.combinations(range(len(readers)), 2)]
+    out["reader pairs"] = 100 * np.mean(pairs, axis=0)
+    if predict is not None:
+        images = crop_nodules(data, "image", index, side).astype(np.float32) / 255
+        out["DSNet (LNSM)"] = 100 * dice(predict_checked(predict, images, "LIDC-IDRI-slices") >= threshold, truth)
+    return pd.DataFrame(out, index=data.names(index))
+
+
+def run_test_scores(cfgs: list[TrainConfig]) -> pd.Series:
+    """Per test image, the DICE (%) of the K-fold runs `cfgs` (one per seed): each image from the fold that tests it,
+    averaged over the seeds."""
+    frames = [pd.read_csv(f / "test_per_image.csv") for c in cfgs for _, f in fold_configs(c)]
+    return 100 * pd.concat(frames).groupby("name")["dice"].mean()
+
+
+def sampled_slice_table(scores: pd.DataFrame) -> pd.DataFrame:
+    "One row per column of `sampled_slice_scores` (and the LIDC-trained rows): mean ± std over its nodules, and count."
+    return pd.DataFrame(
+        [
+            {
+                "who": who,
+                "against": "each other" if who == "reader pairs" else "50 % consensus",
+                "DICE (%)": cell((scores[who].mean(), scores[who].std(ddof=1))),
+                "nodules": int(scores[who].notna().sum()),
+            }
+            for who in scores
+        ]
+    )
+
+
+# %% ../../nbs/23a_table4_dsnet.ipynb #399be411
+def lidc_trained_runs(profile: str, data: dict) -> dict[str, list[TrainConfig]]:
+    "Table 2's UNet and DSNet runs on the LIDC role of `data` (one K-fold configuration per seed)."
+    entries, _ = plan(profile, ("table2",), data)
+    return {m: [e.cfg for e in entries if e.cfg.model == m] for m in ("dsnet", "unet")}
+
+
+def sampled_slice_part(profile: str, data: dict, slices, predict: Predict, note: str = "") -> pd.DataFrame:
+    """The table above for `profile` (see above), written to `figures/<profile>/table4_sampled.{md,csv}`: the readers,
+    the LNSM model `predict` (`note` says which), and Table 2's LIDC-trained UNet and DSNet where their runs are
+    finished (else a note says to run Table 2 first)."""
+    runs = lidc_trained_runs(profile, data)
+    side = runs["dsnet"][0].crop_size if runs["dsnet"] else 64
+    scores, missing = sampled_slice_scores(slices, side, predict), []
+    for model, label in (("dsnet", "DSNet (LIDC folds)"), ("unet", "UNet (LIDC folds)")):
+        if runs[model] and all(is_finished(c) for c in runs[model]):
+            scores[label] = run_test_scores(runs[model]).reindex(scores.index)
+        else:
+            missing.append(f"{label}: Table 2's runs are not finished (dsnet-reproduce --only table2 first)")
+    seeds = len(runs["dsnet"])
+    caption = (
+        f"**Table 4 on each nodule's sampled slice (beyond the paper; DICE %, mean ± std over the nodules).** "
+        f"{len(scores)} real four-reader nodules of the LIDC-IDRI-slices layout, each at the slice the LIDC runs train "
+        f"and test on (the largest readers' union), cut to the same {side} × {side} window; ground truth: the 50 % "
+        f"consensus. DSNet (LNSM): {note or 'the LNSM model of Table 4'}, without retraining. The LIDC-fold rows: "
+        f"Table 2's runs, each nodule scored by the fold that tests it (a model that never saw its patient), averaged "
+        f"over {seeds} seed(s). Each reader is part of the consensus, so the readers' rows are inflated; the reader "
+        "pairs are the readers against each other. " + " ".join(missing)
+    ).strip()
+    table = sampled_slice_table(scores)
+    write_table(table, SAMPLED_TABLE, profile, caption)
+    table.attrs["caption"] = caption
+    return table
+
