@@ -1061,6 +1061,10 @@ d = {
             'table3_isbi.html#target_agreement',
             'dsnet/reproduction/ablation.py',
         ),
+        'dsnet.reproduction.ablation.targets_table': (
+            'table3_isbi.html#targets_table',
+            'dsnet/reproduction/ablation.py',
+        ),
     },
     'dsnet.reproduction.comparison': {
         'dsnet.reproduction.comparison._caption': ('comparison.html#_caption', 'dsnet/reproduction/comparison.py'),

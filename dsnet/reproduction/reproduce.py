@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .ablation import build_ablation
+from .ablation import TARGETS_NOTE, build_ablation, targets_table
 from .comparison import build_table, markdown
 from ..core import PROFILES, figures_dir, get_profile, markdown_table, write_text_atomic
 from .doctors import CONSENSUS, DSNET, READERS
@@ -341,6 +341,9 @@ def write_report(
         )
     if teachers:
         lines += ["## The SR teachers against bicubic", "", TEACHER_NOTE, "", teachers, ""]
+    targets = targets_table(profile, data) if data else pd.DataFrame()
+    if len(targets):
+        lines += ["## Eq. (3)'s targets against the scored truth", "", TARGETS_NOTE, "", markdown(targets), ""]
     if notes:
         lines += ["## Not run", ""] + [f"- {n}" for n in notes] + [""]
     if log:
