@@ -147,6 +147,7 @@ def result(cfgs: list[TrainConfig]) -> dict:
         "checks": checks,
         "flags": _flag_text([flags(c) for c in checks]),
         "comparable": all(comparable(c) for c in checks),
+        "kfold": bool(cfgs[0].folds),
         "blocking": _flag_text([[f for f in flags(c) if f != "≤ threshold floor"] for c in checks]),
         "floors": pool_floors([c["floors"] for c in checks[:first_runs]]),
     }
@@ -380,10 +381,10 @@ def check_selection(cfgs: list[TrainConfig]) -> int:
 
 def check_numbers(results: dict[str, dict]) -> int:
     """Check that every mean of `results` on a fixed split (one run, or several seeds) is the mean of its per-image rows
-    (K-fold means are means over the folds, checked by their fold summaries); returns the means checked."""
+    (K-fold means, one seed or several: by their fold summaries); returns the means checked."""
     checked = 0
     for name, r in results.items():
-        if "folds" in r["spread"]:
+        if r["kfold"]:
             continue
         for k in METRICS:
             from_images = 100 * r["per_image"][k].mean()
