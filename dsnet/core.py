@@ -35,6 +35,7 @@ class Profile:
     n_lidc: int = 986  # LIDC: 387 / 55 / 544 nodules (Experiment)
     isbi_slices: int = 30  # ISBI 2012: its 30 labelled slices (quick: fewer, each predicted whole costs seconds)
     isbi_crop: int = 256  # Choice: ISBI trains on random crops of this side (whole 512×512 slices are predicted)
+    isbi_side: int = 0  # Choice: ISBI slices cut to their central side×side pixels (0: whole 512×512; quick: 256)
     promise_size: int = 256  # Choice: PROMISE12 slices are resized to this side (their sizes vary, 256–512)
     cv_folds: int = 4  # "K-fold cross-validation of 4-folds" (LIDC, ISBI, PROMISE12)
     seeds: int = 3  # Choice: training seeds behind each compared method (the paper reports one run)
@@ -92,6 +93,7 @@ PROFILES: dict[str, Profile] = {
         sr_steps=300,
         sr_recipe="fast",
         isbi_slices=8,
+        isbi_side=256,
         isbi_crop=64,
         promise_size=64,
         epochs=2,

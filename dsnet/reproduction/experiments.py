@@ -469,7 +469,7 @@ def budget_text(cfg: TrainConfig) -> str:
 
 def whole_image_side(cfg: TrainConfig) -> int:
     "The side of the images a run of `cfg` predicts whole (validation and test): ISBI's slices, else its crops."
-    return {"isbi": 512, "promise": cfg.promise_size}.get(cfg.data, cfg.train_side)
+    return {"isbi": cfg.isbi_side or 512, "promise": cfg.promise_size}.get(cfg.data, cfg.train_side)
 
 
 def inference_seconds(cfg: TrainConfig, repeats: int = 2) -> float:

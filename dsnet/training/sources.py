@@ -33,7 +33,7 @@ from ..labelling.trimaps import soft_target, soft_mask_from_mask, soft_mask_from
 
 # %% auto #0
 __all__ = ['DATA_LAYOUTS', 'DATASET_FOLDERS', 'SOURCE_NAMES', 'ISBI_BAND', 'SOURCE_LOADERS', 'SOURCE_FIELDS', 'SOURCE_VERSION',
-           'data_root', 'find_dataset', 'fit_side', 'lidc_nodule_cap', 'lidc_slice_arrays', 'source_key',
+           'data_root', 'find_dataset', 'fit_side', 'lidc_nodule_cap', 'lidc_slice_arrays', 'central_cut', 'source_key',
            'with_soft_target', 'load_source', 'split_groups', 'RandomCrops', 'training_items']
 
 # %% ../../nbs/10b_train_data.ipynb #c005
@@ -219,6 +219,15 @@ def _lidc(cfg: TrainConfig) -> dict[str, np.ndarray]:
 ISBI_BAND = 1  # Choice: erode / dilate radius of strategy (1) on ISBI (see above)
 
 
+def central_cut(images: np.ndarray, side: int) -> np.ndarray:
+    "The central `side` × `side` pixels of each (…, H, W) image; `side` 0 (or not smaller than H and W) keeps them."
+    h, w = images.shape[-2:]
+    if not side or side >= min(h, w):
+        return images
+    top, left = (h - side) // 2, (w - side) // 2
+    return np.ascontiguousarray(images[..., top : top + side, left : left + side])
+
+
 def _isbi(cfg: TrainConfig) -> dict[str, np.ndarray]:
     _, root = find_dataset(cfg)
     images, masks = read_isbi(root, "train", foreground="cell")
@@ -226,6 +235,7 @@ def _isbi(cfg: TrainConfig) -> dict[str, np.ndarray]:
         raise FileNotFoundError(f"ISBI 2012 at {root}: no training labels")
     if cfg.source_items:
         images, masks = images[: cfg.source_items], masks[: cfg.source_items]  # the first slices (quick profile)
+    images, masks = central_cut(images, cfg.isbi_side), central_cut(masks, cfg.isbi_side)  # quick: 256²
     softs = [
         soft_mask_from_mask(i, m, ISBI_BAND, ISBI_BAND).alpha
         for i, m in tqdm(list(zip(images, masks)), desc="ISBI Soft Masks", leave=False)
@@ -304,6 +314,8 @@ def source_key(cfg: TrainConfig) -> str:
                 d[f.name] = hashlib.sha256(f.read_bytes()).hexdigest()[:12] if f.is_file() else None
     if cfg.data == "isbi":
         d["band"] = ISBI_BAND
+        if cfg.isbi_side:  # 0 (whole slices) keeps the key of the caches made before the setting existed
+            d["side"] = cfg.isbi_side
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
