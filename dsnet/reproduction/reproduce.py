@@ -28,6 +28,7 @@ from dsnet.reproduction.experiments import (
     choose_data,
     distinct_configs,
     estimate_seconds,
+    fold_configs,
     parse_shard,
     plan,
     run_folder,
@@ -78,10 +79,11 @@ def keep_teacher_records(cfgs: list[TrainConfig], profile: str) -> list[Path]:
     was trained) into `results/<profile>/teachers/`, so that the report, rebuilt from the results alone, has them."""
     from dsnet.training.teachers import teacher_path, teacher_quality_path
 
+    # every fold's: a fold's LIDC or PROMISE12 teacher learns from that fold's training patients or cases only
+    runs = [f for c in cfgs if c.needs_teacher for f, _ in fold_configs(c)]
     kept = []
-    for c in cfgs:
-        quality = teacher_quality_path(teacher_path(c)) if c.needs_teacher else None
-        if quality is not None and quality.is_file():
+    for quality in sorted({teacher_quality_path(teacher_path(f)) for f in runs}):
+        if quality.is_file():
             kept.append(write_text_atomic(runs_root(profile) / "teachers" / quality.name, quality.read_text()))
     return kept
 
