@@ -28,7 +28,7 @@ from ..networks.model import DSNetConfig, build_model, table3_configs
 from ..networks.teacher import SRGANConfig
 
 # %% auto #0
-__all__ = ['ROWS', 'DATA_SOURCES', 'PRECISIONS', 'RUNTIME_FIELDS', 'LATER_FIELDS', 'MODEL_BUILDERS', 'TrainConfig', 'field_notes',
+__all__ = ['ROWS', 'DATA_SOURCES', 'PRECISIONS', 'RUNTIME_FIELDS', 'MODEL_BUILDERS', 'TrainConfig', 'field_notes',
            'settings_table', 'recipes_table', 'register_model', 'model_names', 'build_comparison_method',
            'build_network', 'side_multiple', 'poly_factor', 'poly_scheduler', 'resolve_device', 'resolve_precision',
            'distributed_context']
@@ -48,7 +48,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 RUNTIME_FIELDS = ("device", "compile", "workers", "data_root")  # may differ when a run is resumed elsewhere
 # settings added after runs were committed, each with the value that computes what those runs computed: left out of
 # a digest while they hold it, so that the finished runs of `results/` keep matching their configuration
-LATER_FIELDS = {"isbi_side": 0}
+_LATER_FIELDS = {"isbi_side": 0}
 _L = LossConfig()
 
 
@@ -166,8 +166,8 @@ class TrainConfig(Profile):
         return cls.from_dict(json.loads(path.read_text()), str(path))
 
     def digest(self) -> str:
-        "A short hash of everything but the runtime fields: two runs with one digest compute the same thing."
-        d = {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS and (k, v) not in LATER_FIELDS.items()}
+        "A short hash of all but the runtime fields (and `_LATER_FIELDS` at their old value): one digest, one computation."
+        d = {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS and (k, v) not in _LATER_FIELDS.items()}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
     # --- the configurations derived from this one -------------------------------------------------------------------
