@@ -166,7 +166,7 @@ class TrainConfig(Profile):
         return cls.from_dict(json.loads(path.read_text()), str(path))
 
     def digest(self) -> str:
-        "A short hash of all but the runtime fields (and `_LATER_FIELDS` at their old value): one digest, one computation."
+        "A hash of all but the runtime fields (and `_LATER_FIELDS` at their old value): one digest, one computation."
         d = {k: v for k, v in self.to_dict().items() if k not in RUNTIME_FIELDS and (k, v) not in _LATER_FIELDS.items()}
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
