@@ -1726,7 +1726,6 @@ d = {
         'dsnet.training.sources._lnsm': ('train_data.html#_lnsm', 'dsnet/training/sources.py'),
         'dsnet.training.sources._phantoms': ('train_data.html#_phantoms', 'dsnet/training/sources.py'),
         'dsnet.training.sources._promise': ('train_data.html#_promise', 'dsnet/training/sources.py'),
-        'dsnet.training.sources.central_cut': ('train_data.html#central_cut', 'dsnet/training/sources.py'),
         'dsnet.training.sources.data_root': ('train_data.html#data_root', 'dsnet/training/sources.py'),
         'dsnet.training.sources.find_dataset': ('train_data.html#find_dataset', 'dsnet/training/sources.py'),
         'dsnet.training.sources.fit_side': ('train_data.html#fit_side', 'dsnet/training/sources.py'),

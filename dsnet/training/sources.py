@@ -33,7 +33,7 @@ from ..labelling.trimaps import soft_target, soft_mask_from_mask, soft_mask_from
 
 # %% auto #0
 __all__ = ['DATA_LAYOUTS', 'DATASET_FOLDERS', 'SOURCE_NAMES', 'ISBI_BAND', 'SOURCE_LOADERS', 'SOURCE_FIELDS', 'SOURCE_VERSION',
-           'data_root', 'find_dataset', 'fit_side', 'lidc_nodule_cap', 'lidc_slice_arrays', 'central_cut', 'source_key',
+           'data_root', 'find_dataset', 'fit_side', 'lidc_nodule_cap', 'lidc_slice_arrays', 'source_key',
            'with_soft_target', 'load_source', 'split_groups', 'RandomCrops', 'training_items']
 
 # %% ../../nbs/10b_train_data.ipynb #c005
@@ -219,15 +219,6 @@ def _lidc(cfg: TrainConfig) -> dict[str, np.ndarray]:
 ISBI_BAND = 1  # Choice: erode / dilate radius of strategy (1) on ISBI (see above)
 
 
-def central_cut(images: np.ndarray, side: int) -> np.ndarray:
-    "The central `side` × `side` pixels of each (…, H, W) image; `side` 0 (or not smaller than H and W) keeps them."
-    h, w = images.shape[-2:]
-    if not side or side >= min(h, w):
-        return images
-    top, left = (h - side) // 2, (w - side) // 2
-    return np.ascontiguousarray(images[..., top : top + side, left : left + side])
-
-
 def _isbi(cfg: TrainConfig) -> dict[str, np.ndarray]:
     _, root = find_dataset(cfg)
     images, masks = read_isbi(root, "train", foreground="cell")
@@ -235,7 +226,9 @@ def _isbi(cfg: TrainConfig) -> dict[str, np.ndarray]:
         raise FileNotFoundError(f"ISBI 2012 at {root}: no training labels")
     if cfg.source_items:
         images, masks = images[: cfg.source_items], masks[: cfg.source_items]  # the first slices (quick profile)
-    images, masks = central_cut(images, cfg.isbi_side), central_cut(masks, cfg.isbi_side)  # quick: 256²
+    if cfg.isbi_side:  # quick: the central 256²
+        images = np.ascontiguousarray(fit_side(images, cfg.isbi_side))
+        masks = np.ascontiguousarray(fit_side(masks, cfg.isbi_side))
     softs = [
         soft_mask_from_mask(i, m, ISBI_BAND, ISBI_BAND).alpha
         for i, m in tqdm(list(zip(images, masks)), desc="ISBI Soft Masks", leave=False)
