@@ -226,7 +226,7 @@ def _isbi(cfg: TrainConfig) -> dict[str, np.ndarray]:
         raise FileNotFoundError(f"ISBI 2012 at {root}: no training labels")
     if cfg.source_items:
         images, masks = images[: cfg.source_items], masks[: cfg.source_items]  # the first slices (quick profile)
-    if cfg.isbi_side:  # quick: the central 256²
+    if 0 < cfg.isbi_side < min(images.shape[-2:]):  # quick: the central 256² (a smaller slice stays whole, unpadded)
         images = np.ascontiguousarray(fit_side(images, cfg.isbi_side))
         masks = np.ascontiguousarray(fit_side(masks, cfg.isbi_side))
     softs = [
