@@ -1357,6 +1357,10 @@ d = {
             'experiments.html#teacher_seconds',
             'dsnet/reproduction/experiments.py',
         ),
+        'dsnet.reproduction.experiments.train_unit': (
+            'experiments.html#train_unit',
+            'dsnet/reproduction/experiments.py',
+        ),
         'dsnet.reproduction.experiments.whole_image_side': (
             'experiments.html#whole_image_side',
             'dsnet/reproduction/experiments.py',

@@ -33,9 +33,9 @@ __all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'DATA_NAMES', 'PAPER_ONLY', 'T
            'SOFT_ROWS', 'TABLES', 'runs_root', 'models_root', 'shown_path', 'run_name', 'run_folder', 'set_aside',
            'fold_configs', 'is_finished', 'ensure_run', 'model_folder', 'DataChoice', 'find_role', 'looked_for',
            'default_choice', 'choose_data', 'is_synthetic', 'data_label', 'seeds_of', 'PlannedRun', 'plan',
-           'distinct_configs', 'run_units', 'prepare_caches', 'parse_shard', 'shard_units', 'is_trained', 'run_plan',
-           'step_seconds', 'planned_steps', 'budget_text', 'whole_image_side', 'inference_seconds', 'estimate_seconds',
-           'teacher_seconds']
+           'distinct_configs', 'run_units', 'train_unit', 'prepare_caches', 'parse_shard', 'shard_units', 'is_trained',
+           'run_plan', 'step_seconds', 'planned_steps', 'budget_text', 'whole_image_side', 'inference_seconds',
+           'estimate_seconds', 'teacher_seconds']
 
 # %% ../../nbs/13_experiments.ipynb #c005
 RUNS_ENV = "DSNET_RUNS"
@@ -137,8 +137,9 @@ def model_folder(cfg: TrainConfig, fold: int | None = None, progress: bool = Fal
     if (part(folder) / "best.pt").is_file():
         return folder
     mirror = models_root(cfg.profile) / folder.relative_to(runs_root(cfg.profile))
-    if not (part(mirror) / "best.pt").is_file():
-        train_run(cfg.replace(fold=fold or 0), part(mirror), resume=True, progress=progress)
+    with exclusive(part(mirror)):  # another process may be retraining it: wait, then use it
+        if not (part(mirror) / "best.pt").is_file():
+            train_run(cfg.replace(fold=fold or 0), part(mirror), resume=True, progress=progress)
     return mirror
 
 # %% ../../nbs/13_experiments.ipynb #c008
@@ -322,15 +323,23 @@ def run_units(cfgs: list[TrainConfig]) -> list[tuple[TrainConfig, Path]]:
     return [(c, f) for cfg in cfgs for c, f in fold_configs(cfg) if _unfinished(c, f)]
 
 
-def _train_unit(cfg_dict: dict, folder: str, threads: int) -> str:
-    "One run in a worker process (spawned: it imports the comparison methods itself)."
-    torch.set_num_threads(threads)
-    cfg = TrainConfig.from_dict(cfg_dict)
-    with exclusive(Path(folder)):  # another process of this results folder may be on it: wait, then resume or skip
-        if Path(folder).exists() and _is_stale(Path(folder), cfg):
-            set_aside(Path(folder))
+def train_unit(cfg: TrainConfig, folder: Path, log: list | None = None) -> Path:
+    """One single run, under its folder's lock: another process of this results folder (a notebook, a test, a shard)
+    may be on the same run, so wait for it, then resume or skip (without the lock, two processes would write one
+    folder, and each one's start clears the other's half-written files)."""
+    with exclusive(folder):
+        if folder.exists() and _is_stale(folder, cfg):
+            set_aside(folder, log)
         train_run(cfg, folder, resume=True, progress=False)
     return folder
+
+
+def _train_unit(cfg_dict: dict, folder: str, threads: int) -> list[str]:
+    "One run in a worker process (spawned: it imports the comparison methods itself); returns its log lines."
+    torch.set_num_threads(threads)
+    log: list[str] = []
+    train_unit(TrainConfig.from_dict(cfg_dict), Path(folder), log)
+    return log
 
 
 def prepare_caches(cfgs: list[TrainConfig], progress: bool = True) -> None:
@@ -380,13 +389,10 @@ def run_plan(
     without `shard`)."""
     units = shard_units(cfgs, shard)
     prepare_caches([c for c, _ in units] if shard else cfgs, progress)
-    for c, f in units:
-        if f.exists() and _is_stale(f, c):
-            set_aside(f, log)
     bar = tqdm(total=len(units), desc="training runs", unit="run", disable=not progress)
     if jobs <= 1:
         for c, f in units:
-            train_run(c, f, resume=True, progress=False)
+            train_unit(c, f, log)
             bar.update(1)
     else:
         import multiprocessing
@@ -397,7 +403,7 @@ def run_plan(
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(experiments._train_unit, c.to_dict(), str(f), threads) for c, f in units]
             for future in as_completed(futures):
-                future.result()
+                (log if log is not None else []).extend(future.result())
                 bar.update(1)
     bar.close()
     return [ensure_run(cfg, log=log) for cfg in cfgs if is_trained(cfg)]  # the K-fold summaries (nothing to train)
