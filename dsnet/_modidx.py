@@ -1286,6 +1286,10 @@ d = {
             'dsnet/reproduction/experiments.py',
         ),
         'dsnet.reproduction.experiments.find_role': ('experiments.html#find_role', 'dsnet/reproduction/experiments.py'),
+        'dsnet.reproduction.experiments.finished_part': (
+            'experiments.html#finished_part',
+            'dsnet/reproduction/experiments.py',
+        ),
         'dsnet.reproduction.experiments.fold_configs': (
             'experiments.html#fold_configs',
             'dsnet/reproduction/experiments.py',
@@ -1339,8 +1343,16 @@ d = {
         'dsnet.reproduction.experiments.run_plan': ('experiments.html#run_plan', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.run_units': ('experiments.html#run_units', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.runs_root': ('experiments.html#runs_root', 'dsnet/reproduction/experiments.py'),
+        'dsnet.reproduction.experiments.saved_model_folder': (
+            'experiments.html#saved_model_folder',
+            'dsnet/reproduction/experiments.py',
+        ),
         'dsnet.reproduction.experiments.seeds_of': ('experiments.html#seeds_of', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.set_aside': ('experiments.html#set_aside', 'dsnet/reproduction/experiments.py'),
+        'dsnet.reproduction.experiments.set_aside_summary': (
+            'experiments.html#set_aside_summary',
+            'dsnet/reproduction/experiments.py',
+        ),
         'dsnet.reproduction.experiments.shard_units': (
             'experiments.html#shard_units',
             'dsnet/reproduction/experiments.py',
@@ -1420,6 +1432,11 @@ d = {
         'dsnet.reproduction.reproduce._role_flags': ('reproduce.html#_role_flags', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce._table4_summary': (
             'reproduce.html#_table4_summary',
+            'dsnet/reproduction/reproduce.py',
+        ),
+        'dsnet.reproduction.reproduce.draw_figures': ('reproduce.html#draw_figures', 'dsnet/reproduction/reproduce.py'),
+        'dsnet.reproduction.reproduce.finish_report': (
+            'reproduce.html#finish_report',
             'dsnet/reproduction/reproduce.py',
         ),
         'dsnet.reproduction.reproduce.hours': ('reproduce.html#hours', 'dsnet/reproduction/reproduce.py'),

@@ -18,6 +18,7 @@ from dsnet.reproduction.experiments import (
     data_label,
     is_synthetic,
     distinct_configs,
+    finished_part,
     plan,
     run_name,
     run_plan,
@@ -172,16 +173,27 @@ def ablation_caption(label: str, results: dict[str, dict], compared: pd.DataFram
     )
 
 
-def build_ablation(profile: str, data: dict | None = None, jobs: int = 1, progress: bool = True) -> dict:
-    """Trains what is missing, then writes `figures/<profile>/isbi-ablation.{md,csv}`. Returns {"table", "compared",
-    "results" (run name -> `result`), "targets", "caption", "path", "notes"}; "table" is None without ISBI data."""
+def build_ablation(
+    profile: str, data: dict | None = None, jobs: int = 1, progress: bool = True, train: bool = True
+) -> dict:
+    """Trains what is missing (with `train=False`: the rows finished so far only, nothing trained), then writes
+    `figures/<profile>/isbi-ablation.{md,csv}`. Returns {"table", "compared", "results" (run name -> `result`),
+    "targets", "caption", "path", "notes"}; "table" is None without ISBI data (or, untrained, with no finished row)."""
     data = data or choose_data()
     entries, notes = plan(profile, (ABLATION,), data)
     if not entries:
         empty = {"table": None, "compared": None, "results": {}, "targets": {}, "caption": "", "path": None}
         return {**empty, "notes": notes}
     cfgs = distinct_configs(entries)
-    run_plan(cfgs, jobs, progress)
+    if train:
+        run_plan(cfgs, jobs, progress)
+    else:
+        done, _ = finished_part(entries)
+        notes += [f"{ABLATION}: {run_name(c)} not run yet" for c in cfgs if c not in distinct_configs(done)]
+        cfgs = distinct_configs(done)
+    if not cfgs:
+        empty = {"table": None, "compared": None, "results": {}, "targets": {}, "caption": "", "path": None}
+        return {**empty, "notes": notes}
     results = {}
     for cfg in cfgs:
         check_selection([cfg])

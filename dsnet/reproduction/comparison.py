@@ -170,10 +170,13 @@ def difference(ours, paper) -> str:
 
 # %% ../../nbs/14_comparison.ipynb #c011
 def _note(mine: dict) -> str:
-    "What our ± is over, and the spread over the test images when the ± is over seeds or folds."
+    """What our ± is over, the spread over the test images when the ± is over seeds or folds, and how many of the
+    planned seeds are in (a report built from the runs finished so far)."""
+    partial = f"; {mine['partial']}" if mine.get("partial") else ""
     if mine["spread"].endswith("test images") or "image_std" not in mine:
-        return mine["spread"]
-    return f"{mine['spread']}; over the {mine['n_images']} test images: DICE ± {mine['image_std']['dice']:.2f}"
+        return mine["spread"] + partial
+    images = f"over the {mine['n_images']} test images: DICE ± {mine['image_std']['dice']:.2f}"
+    return f"{mine['spread']}; {images}{partial}"
 
 
 def comparison_table(
@@ -461,14 +464,17 @@ def _meta(name: str, data: dict, results: dict) -> dict:
 
 
 def build_table(
-    name: str, profile: str, data: dict | None = None, jobs: int = 1, progress: bool = True, **changes
+    name: str, profile: str, data: dict | None = None, jobs: int = 1, progress: bool = True, train: bool = True,
+    **changes,
 ) -> dict:
-    """Runs, checks and writes Table `name` ("table1", "table2", "table3" or "table5") for `profile`.
+    """Runs, checks and writes Table `name` ("table1", "table2", "table3" or "table5") for `profile`; with
+    `train=False` from the runs finished so far only (nothing trained: `dsnet-reproduce --from-results`), the
+    others named "not run yet" and counted in the caption.
 
     Returns: {"table", "paired" (as printed), "paired_raw" (unrounded, judged), "caption", "results" (by role, then
         method), "notes", "path"}."""
     from dsnet.networks.baselines import QUOTED
-    from dsnet.reproduction.experiments import choose_data, distinct_configs, plan, run_plan
+    from dsnet.reproduction.experiments import choose_data, distinct_configs, finished_part, plan, run_plan
 
     if name not in TABLE_ROLES:
         raise ValueError(
@@ -477,11 +483,17 @@ def build_table(
         )
     data = data or choose_data()
     entries, notes = plan(profile, (name,), data, **changes)
-    run_plan(distinct_configs(entries), jobs, progress)
+    missing: dict[tuple[str, str], str] = {}
+    if train:
+        run_plan(distinct_configs(entries), jobs, progress)
+    else:
+        entries, missing = finished_part(entries)
     results: dict[str, dict] = {}
     for (role, model), cfgs in _group(entries).items():
         check_selection(cfgs)
-        results.setdefault(role, {})[model] = result(cfgs)
+        results.setdefault(role, {})[model] = result(cfgs) | {"partial": missing.get((role, model), "")}
+    unrun = {r: {m: f"not run yet ({t})" for (r2, m), t in missing.items() if r2 == r and m not in results.get(r, {})}
+             for r in TABLE_ROLES[name]}
     for r in results.values():
         check_numbers(r)
     skipped = {n.split(": ")[1].split(" ")[0]: n.split(": ", 1)[1] for n in notes if " not rerun" in n}
@@ -496,24 +508,32 @@ def build_table(
             paired.append(paired_table(r["dsnet"], others).assign(data=label[role]))
 
     if name == "table1":
-        table = comparison_table(PAPER_TABLE1, results["lnsm"], skipped, versus_paper=versus["lnsm"])
+        ours = results.get("lnsm", {})
+        table = comparison_table(PAPER_TABLE1, ours, {**skipped, **unrun["lnsm"]}, versus_paper=versus["lnsm"])
         caption = _caption(f"Table 1 ({label['lnsm']}).", profile, data, ("lnsm",), results)
         against_dsnet("lnsm")
     elif name == "table2":
         quoted = {m: f"quoted, not rerun: {q.reason}" for m, q in QUOTED.items()}
         table = comparison_table(
-            PAPER_TABLE2, results.get("lidc", {}), {**quoted, **skipped}, versus_paper=versus["lidc"]
+            PAPER_TABLE2, results.get("lidc", {}), {**quoted, **skipped, **unrun["lidc"]}, versus_paper=versus["lidc"]
         )
         caption = _caption(f"Table 2 ({label['lidc']}).", profile, data, ("lidc",), results)
         against_dsnet("lidc")
     elif name == "table3":
-        lnsm, lidc = results["lnsm"], results["lidc"]
+        lnsm, lidc = results.get("lnsm", {}), results.get("lidc", {})
+
+        def row_text(role: str, m: str, key: str) -> str:  # a not-yet-run row says so in its flags and note
+            r = results.get(role, {})
+            if m not in r:
+                return unrun[role].get(m, "not run")
+            return r[m][key] + (f" ({r[m]['partial']})" if key == "spread" and r[m]["partial"] else "")
+
         both = {
             m: {
-                "lnsm": lnsm[m]["dice"],
-                "lidc": lidc[m]["dice"],
-                "flags": f"LNSM: {lnsm[m]['flags']}; LIDC: {lidc[m]['flags']}",
-                "spread": f"LNSM: {lnsm[m]['spread']}; LIDC: {lidc[m]['spread']}",
+                "lnsm": lnsm[m]["dice"] if m in lnsm else None,
+                "lidc": lidc[m]["dice"] if m in lidc else None,
+                "flags": f"LNSM: {row_text('lnsm', m, 'flags')}; LIDC: {row_text('lidc', m, 'flags')}",
+                "spread": f"LNSM: {row_text('lnsm', m, 'spread')}; LIDC: {row_text('lidc', m, 'spread')}",
             }
             for m in ROWS
         }
@@ -524,10 +544,12 @@ def build_table(
             labels=("LNSM DICE", "LIDC DICE"),
             versus_paper=(versus["lnsm"], versus["lidc"]),
         )
-        alpha = {m: lnsm[m]["per_image"] for m in ROWS}
-        if all("sad" in v for v in alpha.values()):  # phantoms: the predicted soft mask against the true alpha
-            table["SAD vs true alpha (px)"] = [f"{alpha[m]['sad'].mean():.1f}" for m in ROWS]
-            table["MSE vs true alpha (×1e-3)"] = [f"{1e3 * alpha[m]['mse'].mean():.2f}" for m in ROWS]
+        alpha = {m: lnsm[m]["per_image"] for m in ROWS if m in lnsm}
+        if alpha and all("sad" in v for v in alpha.values()):  # phantoms: the predicted soft mask vs the true alpha
+            table["SAD vs true alpha (px)"] = [f"{alpha[m]['sad'].mean():.1f}" if m in alpha else "—" for m in ROWS]
+            table["MSE vs true alpha (×1e-3)"] = [
+                f"{1e3 * alpha[m]['mse'].mean():.2f}" if m in alpha else "—" for m in ROWS
+            ]
         title = f"Table 3 (ablation; DICE; {label['lnsm']} and {label['lidc']})."
         caption = _caption(title, profile, data, ("lnsm", "lidc"), results)
         against_dsnet("lnsm")
@@ -541,11 +563,11 @@ def build_table(
             t = comparison_table(
                 paper,
                 r or {},
-                {m: data[role].note for m in PAPER_TABLE5} if not r else skipped,
+                {m: data[role].note for m in PAPER_TABLE5} if not (r or unrun[role]) else {**skipped, **unrun[role]},
                 labels=tuple(f"{prefix} {k.upper()}" for k in METRICS),
                 versus_paper=versus[role],
             )
-            if not r:  # no data for this role: its paper PPV only (the caption says why)
+            if not r and not unrun[role]:  # no data for this role: its paper PPV only (the caption says why)
                 t = t[["method", f"{prefix} PPV paper"]]
             else:
                 own = {f"{prefix} flags": t["flags"], f"{prefix} note": t["note"]}
@@ -557,6 +579,9 @@ def build_table(
         caption += " The paper's DICE and SEN rows of Table 5 are illegible in our copy: only its PPV is compared."
     if notes:
         caption += " Not run: " + "; ".join(dict.fromkeys(notes)) + "."  # each reason once
+    if missing:
+        counts = "; ".join(f"{display_name(m)} ({label[r]}) {t}" for (r, m), t in missing.items())
+        caption += f" **Partial**, built from the runs finished so far (`dsnet-reproduce --from-results`): {counts}."
     path = write_table(table, name, profile, caption, _meta(name, data, results))
     paired_raw = judge(pd.concat(paired, ignore_index=True)) if paired else pd.DataFrame()
     paired_df = paired_view(paired_raw) if len(paired_raw) else pd.DataFrame()

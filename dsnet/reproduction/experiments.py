@@ -31,11 +31,11 @@ from ..training.config import ROWS, TrainConfig
 # %% auto #0
 __all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'DATA_NAMES', 'PAPER_ONLY', 'TABLE_METHODS', 'ABLATION', 'ABLATION_SEEDS',
            'SOFT_ROWS', 'TABLES', 'runs_root', 'models_root', 'shown_path', 'run_name', 'run_folder', 'set_aside',
-           'fold_configs', 'is_finished', 'ensure_run', 'model_folder', 'DataChoice', 'find_role', 'looked_for',
-           'default_choice', 'choose_data', 'is_synthetic', 'data_label', 'seeds_of', 'PlannedRun', 'plan',
-           'distinct_configs', 'run_units', 'train_unit', 'prepare_caches', 'parse_shard', 'shard_units', 'is_trained',
-           'run_plan', 'step_seconds', 'planned_steps', 'budget_text', 'whole_image_side', 'inference_seconds',
-           'estimate_seconds', 'teacher_seconds']
+           'fold_configs', 'is_finished', 'train_unit', 'set_aside_summary', 'ensure_run', 'saved_model_folder',
+           'model_folder', 'DataChoice', 'find_role', 'looked_for', 'default_choice', 'choose_data', 'is_synthetic',
+           'data_label', 'seeds_of', 'PlannedRun', 'plan', 'distinct_configs', 'run_units', 'prepare_caches',
+           'parse_shard', 'shard_units', 'is_trained', 'finished_part', 'run_plan', 'step_seconds', 'planned_steps',
+           'budget_text', 'whole_image_side', 'inference_seconds', 'estimate_seconds', 'teacher_seconds']
 
 # %% ../../nbs/13_experiments.ipynb #c005
 RUNS_ENV = "DSNET_RUNS"
@@ -107,17 +107,41 @@ def is_finished(cfg: TrainConfig) -> bool:
     )
 
 
+def train_unit(cfg: TrainConfig, folder: Path, log: list | None = None, progress: bool = False) -> Path:
+    """One single run (a fold, or a run without folds), under its folder's lock: another process of this results
+    folder (a notebook, a test, a shard, a `--jobs` worker) may be on the same run, so wait for it, then skip it when
+    finished, else set a stale folder aside and resume or train it (without the lock, two processes would write one
+    folder, and each one's start clears the other's half-written files)."""
+    with exclusive(folder):
+        if folder.exists() and _is_stale(folder, cfg):
+            set_aside(folder, log)
+        if not (folder / "summary.json").is_file():
+            train_run(cfg, folder, resume=True, progress=progress)
+    return folder
+
+
+def set_aside_summary(folder: Path, log: list | None = None) -> Path:
+    """Move the files of a K-fold folder made with another configuration (its `config.json`, `summary.json`, …) into
+    `…stale-<time>`, and say so; its fold folders stay, each judged on its own (a fold retrained with the new
+    configuration is kept, not trained twice)."""
+    target = folder.with_name(f"{folder.name}.stale-{time.strftime('%Y%m%d-%H%M%S')}")
+    target.mkdir()
+    for f in [p for p in folder.iterdir() if p.is_file()]:
+        os.replace(f, target / f.name)
+    if log is not None:
+        log.append(f"{folder}: its summary made with another configuration, moved to {target.name}; folds judged apart")
+    return target
+
+
 def ensure_run(cfg: TrainConfig, progress: bool = False, log: list | None = None) -> Path:
     "The finished run folder of `cfg` (see above): reused, resumed, or trained; a stale one is set aside and redone."
     folder = run_folder(cfg)
-    if folder.exists() and _is_stale(folder, cfg):
-        set_aside(folder, log)
+    if cfg.folds:
+        with exclusive(folder):
+            if folder.exists() and _is_stale(folder, cfg):
+                set_aside_summary(folder, log)
     for c, f in fold_configs(cfg):
-        with exclusive(f):  # two processes of one results folder (notebooks, shards) never train one run at once
-            if f.exists() and _is_stale(f, c):
-                set_aside(f, log)
-            if not (f / "summary.json").is_file():
-                train_run(c, f, resume=True, progress=progress)
+        train_unit(c, f, log, progress)  # two processes of one results folder never train one run at once
     if cfg.folds:
         if not (folder / "config.json").is_file():
             write_json_atomic(folder / "config.json", cfg.replace(fold=0).to_dict())
@@ -127,6 +151,15 @@ def ensure_run(cfg: TrainConfig, progress: bool = False, log: list | None = None
         ):
             summarize_runs(folder, [f for _, f in fold_configs(cfg)], "folds")
     return folder
+
+
+def saved_model_folder(cfg: TrainConfig, fold: int | None = None) -> Path | None:
+    """The folder holding the trained model of `cfg` (fold `fold`), found without training anything: its results
+    folder, else its retrained copy beside the results (see `model_folder`); None when neither has the checkpoint."""
+    folder = run_folder(cfg)
+    mirror = models_root(cfg.profile) / folder.relative_to(runs_root(cfg.profile))
+    part = lambda f: f / f"fold-{fold}" if fold is not None else f
+    return next((f for f in (folder, mirror) if (part(f) / "best.pt").is_file()), None)
 
 
 def model_folder(cfg: TrainConfig, fold: int | None = None, progress: bool = False) -> Path:
@@ -323,17 +356,6 @@ def run_units(cfgs: list[TrainConfig]) -> list[tuple[TrainConfig, Path]]:
     return [(c, f) for cfg in cfgs for c, f in fold_configs(cfg) if _unfinished(c, f)]
 
 
-def train_unit(cfg: TrainConfig, folder: Path, log: list | None = None) -> Path:
-    """One single run, under its folder's lock: another process of this results folder (a notebook, a test, a shard)
-    may be on the same run, so wait for it, then resume or skip (without the lock, two processes would write one
-    folder, and each one's start clears the other's half-written files)."""
-    with exclusive(folder):
-        if folder.exists() and _is_stale(folder, cfg):
-            set_aside(folder, log)
-        train_run(cfg, folder, resume=True, progress=False)
-    return folder
-
-
 def _train_unit(cfg_dict: dict, folder: str, threads: int) -> list[str]:
     "One run in a worker process (spawned: it imports the comparison methods itself); returns its log lines."
     torch.set_num_threads(threads)
@@ -376,6 +398,18 @@ def shard_units(cfgs: list[TrainConfig], shard: tuple[int, int] | None) -> list[
 def is_trained(cfg: TrainConfig) -> bool:
     "True when every run (fold) of `cfg` has its summary, made with this configuration (its K-fold summary aside)."
     return all((f / "summary.json").is_file() and not _is_stale(f, c) for c, f in fold_configs(cfg))
+
+
+def finished_part(entries: list[PlannedRun]) -> tuple[list[PlannedRun], dict[tuple[str, str], str]]:
+    """The entries of a plan whose runs are all finished (their K-fold summaries then written; nothing is trained),
+    and for each method (role, model) with unfinished runs how many of its seeds are finished: a report built from
+    the results so far (`dsnet-reproduce --from-results`) shows the first and names the second."""
+    done = [e for e in entries if is_trained(e.cfg)]
+    for cfg in distinct_configs(done):
+        ensure_run(cfg)
+    seeds = lambda part, key: len({e.cfg.digest() for e in part if (e.role, e.cfg.model) == key})
+    counts = {k: (seeds(done, k), seeds(entries, k)) for k in dict.fromkeys((e.role, e.cfg.model) for e in entries)}
+    return done, {k: f"{d} of {n} seeds finished" for k, (d, n) in counts.items() if d < n}
 
 
 def run_plan(

@@ -26,7 +26,16 @@ from dsnet.core import (
     shared_data_dir,
 )
 from ..data.readers import LidcPatch, read_lidc_patches
-from .experiments import ensure_run, model_folder, runs_root, shown_path
+from dsnet.reproduction.experiments import (
+    ensure_run,
+    is_trained,
+    model_folder,
+    models_root,
+    run_folder,
+    runs_root,
+    saved_model_folder,
+    shown_path,
+)
 from ..training.inference import predict_probabilities
 from ..data.metrics import dice
 from ..training.predict import load_model, predict_image, run_threshold
@@ -86,13 +95,23 @@ def trained(
     data: str = "lnsm-synthetic",
     fold: int | None = None,
     log: list | None = None,
+    train: bool = True,
     **changes,
 ) -> TrainedModel:
     """The run `model` on `data` at `profile` (K-fold when `fold` is given), trained once by `ensure_run` and loaded
-    (retrained beside the results by `model_folder` when they hold no checkpoint)."""
+    (retrained beside the results by `model_folder` when they hold no checkpoint). With `train=False` nothing is
+    trained: a run not finished, or finished without its checkpoint here, is a LookupError (a report built from the
+    results so far skips its figure)."""
     cfg = TrainConfig.from_profile(
         profile, model=model, data=data, **({"folds": profile.cv_folds} if fold is not None else {}), **changes
     )
+    if not train and not is_trained(cfg):
+        raise LookupError(f"{shown_path(run_folder(cfg))}: not run yet (its results have no finished run)")
+    if not train and saved_model_folder(cfg, fold) is None:
+        raise LookupError(
+            f"{shown_path(run_folder(cfg))}: finished, but its checkpoint is neither there nor in "
+            f"{shown_path(models_root(cfg.profile))} (dsnet-reproduce without --from-results retrains it)"
+        )
     ensure_run(cfg, log=log)
     return load_run(model_folder(cfg, fold), fold)
 
@@ -455,6 +474,7 @@ def make_figures(
     only: tuple[str, ...] = tuple(FIGURE_FILES),
     data_root: str | Path | None = None,
     log: list | None = None,
+    train: bool = True,
 ) -> dict[str, Path | str]:
     """Draw the figures `only` names (keys of `FIGURE_FILES`) into `figures/<profile>/`:
     {name: path, or why it was skipped}.
@@ -462,7 +482,8 @@ def make_figures(
     Args:
         data_root: a folder with the full datasets (`lnsm/`, `lidc/patches/`, `isbi2012/`, `promise12/`,
             as `dsnet-reproduce --data-root`); each one absent there is taken from the samples beside the project,
-            or skipped."""
+            or skipped.
+        train: False: draw from finished runs only (a LookupError names a run not finished; see `trained`)."""
     p = get_profile(profile) if not isinstance(profile, Profile) else profile
     out, done = figures_dir(p), {}
     unknown = sorted(set(only) - set(FIGURE_FILES))
@@ -479,7 +500,7 @@ def make_figures(
             for k in {"fig1b", "fig7"} & set(only):
                 done[k] = "skipped: no LIDC-IDRI-slices nor LIDC patches in DATA_ROOT, $DSNET_DATA or ../shared/data"
         else:
-            net = trained(p, "dsnet", log=log, **lnsm)
+            net = trained(p, "dsnet", log=log, train=train, **lnsm)
             if "fig1b" in only:
                 done["fig1b"] = out / FIGURE_FILES["fig1b"]
                 figure1b(net, most_disputed(patches), done["fig1b"], source)
@@ -488,7 +509,8 @@ def make_figures(
                 one = central_slices(patches) if source == "real LIDC-IDRI" else largest_slices(patches)
                 figure7(net, one if len(one) <= 7 else spread_by_agreement(one, 6), done["fig7"], source)
     if {"fig5", "rows_alpha"} & set(only):  # on phantoms: the rows' attention and the true alpha
-        nets = {row: trained(p, row, log=log) for row in (ROWS if "rows_alpha" in only else ("edrfm", "sdrfm"))}
+        row_names = ROWS if "rows_alpha" in only else ("edrfm", "sdrfm")
+        nets = {row: trained(p, row, log=log, train=train) for row in row_names}
         src = load_source(nets["sdrfm"].cfg)
         test = split_groups(src["group"], nets["sdrfm"].cfg.data, 0, 0, nets["sdrfm"].cfg.data_seed)["test"]
         if "fig5" in only:
@@ -513,7 +535,8 @@ def make_figures(
             root = str(folder) if data_root and folder == Path(data_root) / sub else ""
             rows.append(
                 figure8_row(
-                    trained(p, "dsnet", d, fold=0, log=log, data_root=root), "first" if d == "isbi" else "largest"
+                    trained(p, "dsnet", d, fold=0, log=log, train=train, data_root=root),
+                    "first" if d == "isbi" else "largest",
                 )
             )
         if rows:

