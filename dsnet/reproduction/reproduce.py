@@ -357,7 +357,7 @@ def write_report(
     if len(targets):
         lines += ["## Eq. (3)'s targets against the scored truth", "", TARGETS_NOTE, "", markdown(targets), ""]
     if notes:
-        lines += ["## Not run", ""] + [f"- {n}" for n in notes] + [""]
+        lines += ["## Not run", ""] + [f"- {n}" for n in dict.fromkeys(notes)] + [""]  # each reason once
     if log:
         lines += ["## Redone (made with another configuration)", ""] + [f"- {l}" for l in log] + [""]
     return write_text_atomic(out / "REPORT.md", "\n".join(lines))
