@@ -181,9 +181,6 @@ def build_ablation(
     "targets", "caption", "path", "notes"}; "table" is None without ISBI data (or, untrained, with no finished row)."""
     data = data or choose_data()
     entries, notes = plan(profile, (ABLATION,), data)
-    if not entries:
-        empty = {"table": None, "compared": None, "results": {}, "targets": {}, "caption": "", "path": None}
-        return {**empty, "notes": notes}
     cfgs = distinct_configs(entries)
     if train:
         run_plan(cfgs, jobs, progress)
