@@ -1430,6 +1430,10 @@ d = {
     },
     'dsnet.reproduction.reproduce': {
         'dsnet.reproduction.reproduce._role_flags': ('reproduce.html#_role_flags', 'dsnet/reproduction/reproduce.py'),
+        'dsnet.reproduction.reproduce._role_partial': (
+            'reproduce.html#_role_partial',
+            'dsnet/reproduction/reproduce.py',
+        ),
         'dsnet.reproduction.reproduce._table4_summary': (
             'reproduce.html#_table4_summary',
             'dsnet/reproduction/reproduce.py',

@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -239,6 +240,12 @@ def _role_flags(text: str, name: str, role: str) -> str:
     return lnsm.removeprefix("LNSM: ") if role == "lnsm" else lidc
 
 
+def _role_partial(text: str, name: str, role: str) -> str:
+    'How many of its seeds a row holds when not all ("1 of 3 seeds finished"), from its note cell; "" when all.'
+    found = re.search(r"\d+ of \d+ seeds finished", _role_flags(text, name, role))
+    return found.group(0) if found else ""
+
+
 def summary_frame(profile: str, out: Path | None = None) -> pd.DataFrame:
     "The at-a-glance table of `profile` (see above) from the tables written in `out`; empty when there is none."
     out, rows = out or figures_dir(get_profile(profile)), []
@@ -263,6 +270,9 @@ def summary_frame(profile: str, out: Path | None = None) -> pd.DataFrame:
                 flags = _role_flags(r.get(flag_col, ""), name, role)
                 if flags not in ("", "ok"):
                     notes.append(f"flags: {flags}")
+                partial = _role_partial(r.get(flag_col.replace("flags", "note"), ""), name, role)
+                if partial:
+                    notes.append(f"partial: {partial}")
                 if name == "table5":
                     ppv = col.replace("DICE", "PPV")
                     ours = mean_part(r[ppv + " ours"])
