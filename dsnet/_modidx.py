@@ -1343,6 +1343,10 @@ d = {
         'dsnet.reproduction.experiments.run_plan': ('experiments.html#run_plan', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.run_units': ('experiments.html#run_units', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.runs_root': ('experiments.html#runs_root', 'dsnet/reproduction/experiments.py'),
+        'dsnet.reproduction.experiments.saved_model': (
+            'experiments.html#saved_model',
+            'dsnet/reproduction/experiments.py',
+        ),
         'dsnet.reproduction.experiments.saved_model_folder': (
             'experiments.html#saved_model_folder',
             'dsnet/reproduction/experiments.py',

@@ -34,8 +34,9 @@ __all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'DATA_NAMES', 'PAPER_ONLY', 'T
            'fold_configs', 'is_finished', 'train_unit', 'set_aside_summary', 'ensure_run', 'saved_model_folder',
            'model_folder', 'DataChoice', 'find_role', 'looked_for', 'default_choice', 'choose_data', 'is_synthetic',
            'data_label', 'seeds_of', 'PlannedRun', 'plan', 'distinct_configs', 'run_units', 'prepare_caches',
-           'parse_shard', 'shard_units', 'is_trained', 'finished_part', 'run_plan', 'step_seconds', 'planned_steps',
-           'budget_text', 'whole_image_side', 'inference_seconds', 'estimate_seconds', 'teacher_seconds']
+           'parse_shard', 'shard_units', 'is_trained', 'finished_part', 'saved_model', 'run_plan', 'step_seconds',
+           'planned_steps', 'budget_text', 'whole_image_side', 'inference_seconds', 'estimate_seconds',
+           'teacher_seconds']
 
 # %% ../../nbs/13_experiments.ipynb #c005
 RUNS_ENV = "DSNET_RUNS"
@@ -410,6 +411,21 @@ def finished_part(entries: list[PlannedRun]) -> tuple[list[PlannedRun], dict[tup
     seeds = lambda part, key: len({e.cfg.digest() for e in part if (e.role, e.cfg.model) == key})
     counts = {k: (seeds(done, k), seeds(entries, k)) for k in dict.fromkeys((e.role, e.cfg.model) for e in entries)}
     return done, {k: f"{d} of {n} seeds finished" for k, (d, n) in counts.items() if d < n}
+
+
+def saved_model(cfg: TrainConfig, fold: int | None = None) -> Path:
+    """The folder of `cfg`'s trained model (`saved_model_folder`) when its run is finished and the checkpoint is here,
+    found without training; else a LookupError saying which is missing (a report from the results so far skips what
+    needs it)."""
+    if not is_trained(cfg):
+        raise LookupError(f"{shown_path(run_folder(cfg))}: not run yet (its results have no finished run)")
+    found = saved_model_folder(cfg, fold)
+    if found is None:
+        raise LookupError(
+            f"{shown_path(run_folder(cfg))}: finished, but its checkpoint is neither there nor in "
+            f"{shown_path(models_root(cfg.profile))} (dsnet-reproduce without --from-results retrains it)"
+        )
+    return found
 
 
 def run_plan(

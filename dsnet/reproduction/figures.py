@@ -26,16 +26,7 @@ from dsnet.core import (
     shared_data_dir,
 )
 from ..data.readers import LidcPatch, read_lidc_patches
-from dsnet.reproduction.experiments import (
-    ensure_run,
-    is_trained,
-    model_folder,
-    models_root,
-    run_folder,
-    runs_root,
-    saved_model_folder,
-    shown_path,
-)
+from .experiments import ensure_run, model_folder, runs_root, saved_model, shown_path
 from ..training.inference import predict_probabilities
 from ..data.metrics import dice
 from ..training.predict import load_model, predict_image, run_threshold
@@ -105,13 +96,8 @@ def trained(
     cfg = TrainConfig.from_profile(
         profile, model=model, data=data, **({"folds": profile.cv_folds} if fold is not None else {}), **changes
     )
-    if not train and not is_trained(cfg):
-        raise LookupError(f"{shown_path(run_folder(cfg))}: not run yet (its results have no finished run)")
-    if not train and saved_model_folder(cfg, fold) is None:
-        raise LookupError(
-            f"{shown_path(run_folder(cfg))}: finished, but its checkpoint is neither there nor in "
-            f"{shown_path(models_root(cfg.profile))} (dsnet-reproduce without --from-results retrains it)"
-        )
+    if not train:
+        saved_model(cfg, fold)  # a LookupError when it would have to be trained
     ensure_run(cfg, log=log)
     return load_run(model_folder(cfg, fold), fold)
 

@@ -30,9 +30,8 @@ from dsnet.reproduction.experiments import (
     distinct_configs,
     estimate_seconds,
     fold_configs,
-    is_trained,
     parse_shard,
-    saved_model_folder,
+    saved_model,
     plan,
     run_folder,
     run_plan,
@@ -151,10 +150,8 @@ def table4_part(
     from dsnet.reproduction.table4 import sampled_slice_part, table4
 
     cfg = TrainConfig.from_profile(profile, model="dsnet", data=data["lnsm"].source, data_root=data["lnsm"].root)
-    if not train and not is_trained(cfg):
-        raise LookupError(f"table4: {shown_path(run_folder(cfg))} (the DSNet of Table 1) not run yet")
-    if not train and saved_model_folder(cfg) is None:
-        raise LookupError(f"table4: {shown_path(run_folder(cfg))} (the DSNet of Table 1) has no checkpoint here")
+    if not train:
+        saved_model(cfg)  # a LookupError when the DSNet of Table 1 would have to be trained
     folder = ensure_run(cfg, progress)
     model, _, _ = load_model(model_folder(cfg, progress=progress) / "best.pt")
     slices = lidc_slice_set(data["lidc"], profile)
@@ -478,7 +475,7 @@ def finish_report(
             try:
                 table4_part(profile, data, progress, data_root, train=train)
             except LookupError as missing:
-                notes.append(str(missing))
+                notes.append(f"table4 (the DSNet of Table 1): {missing}")
         elif name == ABLATION:
             build_ablation(profile, data, jobs, progress, train=train)
     figures = None
