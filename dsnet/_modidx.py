@@ -1067,25 +1067,14 @@ d = {
         ),
     },
     'dsnet.reproduction.comparison': {
-        'dsnet.reproduction.comparison._caption': ('comparison.html#_caption', 'dsnet/reproduction/comparison.py'),
         'dsnet.reproduction.comparison._flag_text': ('comparison.html#_flag_text', 'dsnet/reproduction/comparison.py'),
-        'dsnet.reproduction.comparison._group': ('comparison.html#_group', 'dsnet/reproduction/comparison.py'),
-        'dsnet.reproduction.comparison._meta': ('comparison.html#_meta', 'dsnet/reproduction/comparison.py'),
         'dsnet.reproduction.comparison._note': ('comparison.html#_note', 'dsnet/reproduction/comparison.py'),
         'dsnet.reproduction.comparison._over_seeds': (
             'comparison.html#_over_seeds',
             'dsnet/reproduction/comparison.py',
         ),
-        'dsnet.reproduction.comparison._role_floors': (
-            'comparison.html#_role_floors',
-            'dsnet/reproduction/comparison.py',
-        ),
         'dsnet.reproduction.comparison._verdict': ('comparison.html#_verdict', 'dsnet/reproduction/comparison.py'),
         'dsnet.reproduction.comparison.agreement': ('comparison.html#agreement', 'dsnet/reproduction/comparison.py'),
-        'dsnet.reproduction.comparison.build_table': (
-            'comparison.html#build_table',
-            'dsnet/reproduction/comparison.py',
-        ),
         'dsnet.reproduction.comparison.cell': ('comparison.html#cell', 'dsnet/reproduction/comparison.py'),
         'dsnet.reproduction.comparison.check_numbers': (
             'comparison.html#check_numbers',
@@ -1102,10 +1091,6 @@ d = {
         'dsnet.reproduction.comparison.difference': ('comparison.html#difference', 'dsnet/reproduction/comparison.py'),
         'dsnet.reproduction.comparison.display_name': (
             'comparison.html#display_name',
-            'dsnet/reproduction/comparison.py',
-        ),
-        'dsnet.reproduction.comparison.floors_text': (
-            'comparison.html#floors_text',
             'dsnet/reproduction/comparison.py',
         ),
         'dsnet.reproduction.comparison.holm': ('comparison.html#holm', 'dsnet/reproduction/comparison.py'),
@@ -1472,8 +1457,16 @@ d = {
             'reproduce.html#teacher_table',
             'dsnet/reproduction/reproduce.py',
         ),
+        'dsnet.reproduction.reproduce.teacher_users': (
+            'reproduce.html#teacher_users',
+            'dsnet/reproduction/reproduce.py',
+        ),
         'dsnet.reproduction.reproduce.training_seconds': (
             'reproduce.html#training_seconds',
+            'dsnet/reproduction/reproduce.py',
+        ),
+        'dsnet.reproduction.reproduce.unrecorded_teachers': (
+            'reproduce.html#unrecorded_teachers',
             'dsnet/reproduction/reproduce.py',
         ),
         'dsnet.reproduction.reproduce.write_report': ('reproduce.html#write_report', 'dsnet/reproduction/reproduce.py'),
@@ -1547,6 +1540,14 @@ d = {
         'dsnet.reproduction.table4.table4_frame': ('table4_dsnet.html#table4_frame', 'dsnet/reproduction/table4.py'),
         'dsnet.reproduction.table4.unfit_side': ('table4_dsnet.html#unfit_side', 'dsnet/reproduction/table4.py'),
         'dsnet.reproduction.table4.write_table4': ('table4_dsnet.html#write_table4', 'dsnet/reproduction/table4.py'),
+    },
+    'dsnet.reproduction.tables': {
+        'dsnet.reproduction.tables._caption': ('tables.html#_caption', 'dsnet/reproduction/tables.py'),
+        'dsnet.reproduction.tables._group': ('tables.html#_group', 'dsnet/reproduction/tables.py'),
+        'dsnet.reproduction.tables._meta': ('tables.html#_meta', 'dsnet/reproduction/tables.py'),
+        'dsnet.reproduction.tables._role_floors': ('tables.html#_role_floors', 'dsnet/reproduction/tables.py'),
+        'dsnet.reproduction.tables.build_table': ('tables.html#build_table', 'dsnet/reproduction/tables.py'),
+        'dsnet.reproduction.tables.floors_text': ('tables.html#floors_text', 'dsnet/reproduction/tables.py'),
     },
     'dsnet.training.checks': {
         'dsnet.training.checks.comparable': ('run_checks.html#comparable', 'dsnet/training/checks.py'),
@@ -1795,6 +1796,7 @@ d = {
         'dsnet.training.teachers.file_sha256': ('train_teacher.html#file_sha256', 'dsnet/training/teachers.py'),
         'dsnet.training.teachers.measure_teacher': ('train_teacher.html#measure_teacher', 'dsnet/training/teachers.py'),
         'dsnet.training.teachers.teacher_images': ('train_teacher.html#teacher_images', 'dsnet/training/teachers.py'),
+        'dsnet.training.teachers.teacher_name': ('train_teacher.html#teacher_name', 'dsnet/training/teachers.py'),
         'dsnet.training.teachers.teacher_path': ('train_teacher.html#teacher_path', 'dsnet/training/teachers.py'),
         'dsnet.training.teachers.teacher_quality_path': (
             'train_teacher.html#teacher_quality_path',

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.metrics import segmentation_scores
-from .comparison import ALPHA, cell, check_selection, floors_text, holm, paired_test, result, write_table
+from .comparison import ALPHA, cell, check_selection, holm, paired_test, result, write_table
 from dsnet.reproduction.experiments import (
     ABLATION,
     ABLATION_SEEDS,
@@ -23,6 +23,7 @@ from dsnet.reproduction.experiments import (
     run_name,
     run_plan,
 )
+from .tables import floors_text
 from ..training.config import ROWS, TrainConfig
 from ..training.sources import load_source
 

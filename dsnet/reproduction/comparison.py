@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 from pathlib import Path
@@ -20,28 +19,18 @@ from dsnet.core import (
     figures_dir,
     get_profile,
     markdown_table,
-    shared_data_dir,
     write_json_atomic,
     write_text_atomic,
 )
-from dsnet.reproduction.experiments import (
-    PAPER_ONLY,
-    PlannedRun,
-    budget_text,
-    data_label,
-    fold_configs,
-    is_synthetic,
-    run_folder,
-)
+from .experiments import budget_text, fold_configs, run_folder
 from ..training.checks import comparable, flags, images_over_runs, pool_floors, read_checks
 from ..training.train import spread_over, summarize_runs
 from ..training.config import ROWS, TrainConfig
 
 # %% auto #0
-__all__ = ['PAPER_TABLE1', 'PAPER_TABLE2', 'PAPER_TABLE3', 'PAPER_TABLE5', 'METRICS', 'ALPHA', 'TABLE_ROLES', 'display_name',
-           'result', 'cell', 'difference', 'comparison_table', 'markdown', 'write_table', 'paired_test', 'holm',
-           'seed_test', 'paired_table', 'judge', 'paired_view', 'check_selection', 'check_numbers', 'floors_text',
-           'build_table', 'agreement', 'plot_comparison']
+__all__ = ['PAPER_TABLE1', 'PAPER_TABLE2', 'PAPER_TABLE3', 'PAPER_TABLE5', 'METRICS', 'ALPHA', 'display_name', 'result', 'cell',
+           'difference', 'comparison_table', 'markdown', 'write_table', 'paired_test', 'holm', 'seed_test',
+           'paired_table', 'judge', 'paired_view', 'check_selection', 'check_numbers', 'agreement', 'plot_comparison']
 
 # %% ../../nbs/14_comparison.ipynb #c005
 PAPER_TABLE1 = {  # Table 1, LNSM: method -> (DICE, SEN, PPV) as (mean, std) in %
@@ -397,213 +386,6 @@ def check_numbers(results: dict[str, dict]) -> int:
                 )
             checked += 1
     return checked
-
-# %% ../../nbs/14_comparison.ipynb #c020
-TABLE_ROLES = {"table1": ("lnsm",), "table2": ("lidc",), "table3": ("lnsm", "lidc"), "table5": ("isbi", "promise")}
-
-
-def _group(entries: list[PlannedRun]) -> dict[tuple[str, str], list[TrainConfig]]:
-    "(role, model) -> the configurations of that method (several seeds, or one K-fold run)."
-    out: dict[tuple[str, str], list[TrainConfig]] = {}
-    for e in entries:
-        out.setdefault((e.role, e.cfg.model), []).append(e.cfg)
-    return out
-
-
-def floors_text(label: str, floors: dict) -> str:
-    "One sentence of a caption: the floors of a test split, in DICE %."
-    return (
-        f"Floors of the {label} test split ({floors['n_images']} images; per-image DICE averaged, %): "
-        f"all foreground {100 * floors['all_foreground']:.2f}, all background {100 * floors['all_background']:.2f}, "
-        f"intensity threshold {100 * floors['threshold']:.2f} (at the training foreground fraction, "
-        f"{100 * floors['train_fraction']:.1f} %)."
-    )
-
-
-def _role_floors(role_results: dict) -> dict:
-    "The floors of one role's test split (DSNet's runs, else the first method's)."
-    return (role_results.get("dsnet") or next(iter(role_results.values())))["floors"]
-
-
-def _caption(title: str, profile: str, data: dict, roles: tuple, results: dict) -> str:
-    ran = [r for r in roles if results.get(r)]
-    spreads = sorted({m["spread"] for r in ran for m in results[r].values()})
-    sources = "; ".join(data[r].note for r in roles if r in data)
-    synthetic = [data_label(r, data[r]) for r in roles if r in data and is_synthetic(data[r])]
-    diff = "diff = ours − paper (percentage points)"
-    if synthetic:
-        diff = (
-            f"diff: — for {' and '.join(synthetic)}: the paper's numbers are on its real data, ours on "
-            f"phantoms, so their difference is no reproduction gap"
-        )
-        if len(synthetic) < len(ran):
-            diff += "; elsewhere ours − paper (points)"
-    floors = " ".join(floors_text(data_label(r, data[r]), _role_floors(results[r])) for r in ran)
-    budgets = {r: sorted({m.get("budget", "—") for m in results[r].values()}) for r in ran}
-    budget = " ".join(
-        f"Budget ({data_label(r, data[r])}, every method): {b[0]}."
-        if len(b) == 1
-        else f"Budgets differ on {data_label(r, data[r])} (runs of other recipes): {' | '.join(b)}."
-        for r, b in budgets.items()
-    )
-    return (
-        f"**{title}** Profile `{profile}`; data: {sources}. Ours: mean ± {', '.join(spreads) or '—'}; "
-        f"paper: as printed; {diff}. Selection on the validation split only; the test split scored once. Flags "
-        f"(`dsnet.training.checks`): not converged (the validation DICE still rising at the end), degenerate (a "
-        f"trivial prediction), ≤ threshold floor. {budget} {floors}".strip()
-    )
-
-
-def _meta(name: str, data: dict, results: dict) -> dict:
-    "What a summary needs of a table: each role's data label, synthetic or not, and the floors of its test split."
-    roles = [r for r in TABLE_ROLES[name] if r in data]
-    return {
-        "data": {r: {"label": data_label(r, data[r]), "synthetic": is_synthetic(data[r])} for r in roles},
-        "floors": {r: _role_floors(results[r]) for r in roles if results.get(r)},
-    }
-
-
-def build_table(
-    name: str, profile: str, data: dict | None = None, jobs: int = 1, progress: bool = True, train: bool = True,
-    **changes,
-) -> dict:
-    """Runs, checks and writes Table `name` ("table1", "table2", "table3" or "table5") for `profile`; with
-    `train=False` from the runs finished so far only (nothing trained: `dsnet-reproduce --from-results`), the
-    others named "not run yet" and counted in the caption.
-
-    Returns: {"table", "paired" (as printed), "paired_raw" (unrounded, judged), "caption", "results" (by role, then
-        method), "notes", "path"}."""
-    from dsnet.networks.baselines import QUOTED
-    from dsnet.reproduction.experiments import choose_data, distinct_configs, finished_part, plan, run_plan
-
-    if name not in TABLE_ROLES:
-        raise ValueError(
-            f"build_table: {name!r} is not built here (table4: dsnet.reproduction.doctors); expected table1, table2, "
-            "table3 or table5"
-        )
-    data = data or choose_data()
-    entries, notes = plan(profile, (name,), data, **changes)
-    missing: dict[tuple[str, str], str] = {}
-    if train:
-        run_plan(distinct_configs(entries), jobs, progress)
-    else:
-        entries, missing = finished_part(entries)
-    results: dict[str, dict] = {}
-    for (role, model), cfgs in _group(entries).items():
-        check_selection(cfgs)
-        results.setdefault(role, {})[model] = result(cfgs) | {"partial": missing.get((role, model), "")}
-    unrun = {r: {m: f"not run yet ({t})" for (r2, m), t in missing.items() if r2 == r and m not in results.get(r, {})}
-             for r in TABLE_ROLES[name]}
-    for r in results.values():
-        check_numbers(r)
-    skipped = {n.split(": ")[1].split(" ")[0]: n.split(": ", 1)[1] for n in notes if " not rerun" in n}
-    versus = {role: not is_synthetic(data[role]) for role in TABLE_ROLES[name] if role in data}
-    label = {role: data_label(role, data[role]) for role in TABLE_ROLES[name] if role in data}
-    paired = []
-
-    def against_dsnet(role: str) -> None:
-        r = results.get(role, {})
-        if "dsnet" in r and len(r) > 1:
-            others = {m: v for m, v in r.items() if m != "dsnet"}
-            paired.append(paired_table(r["dsnet"], others).assign(data=label[role]))
-
-    if name == "table1":
-        ours = results.get("lnsm", {})
-        table = comparison_table(PAPER_TABLE1, ours, {**skipped, **unrun["lnsm"]}, versus_paper=versus["lnsm"])
-        caption = _caption(f"Table 1 ({label['lnsm']}).", profile, data, ("lnsm",), results)
-        against_dsnet("lnsm")
-    elif name == "table2":
-        quoted = {m: f"quoted, not rerun: {q.reason}" for m, q in QUOTED.items()}
-        table = comparison_table(
-            PAPER_TABLE2, results.get("lidc", {}), {**quoted, **skipped, **unrun["lidc"]}, versus_paper=versus["lidc"]
-        )
-        caption = _caption(f"Table 2 ({label['lidc']}).", profile, data, ("lidc",), results)
-        against_dsnet("lidc")
-    elif name == "table3":
-        lnsm, lidc = results.get("lnsm", {}), results.get("lidc", {})
-
-        def row_text(role: str, m: str, key: str) -> str:  # a not-yet-run row says so in its flags and note
-            r = results.get(role, {})
-            if m not in r:
-                return unrun[role].get(m, "not run")
-            return r[m][key] + (f" ({r[m]['partial']})" if key == "spread" and r[m]["partial"] else "")
-
-        both = {
-            m: {
-                "lnsm": lnsm[m]["dice"] if m in lnsm else None,
-                "lidc": lidc[m]["dice"] if m in lidc else None,
-                "flags": f"LNSM: {row_text('lnsm', m, 'flags')}; LIDC: {row_text('lidc', m, 'flags')}",
-                "spread": f"LNSM: {row_text('lnsm', m, 'spread')}; LIDC: {row_text('lidc', m, 'spread')}",
-            }
-            for m in ROWS
-        }
-        table = comparison_table(
-            PAPER_TABLE3,
-            both,
-            metrics=("lnsm", "lidc"),
-            labels=("LNSM DICE", "LIDC DICE"),
-            versus_paper=(versus["lnsm"], versus["lidc"]),
-        )
-        alpha = {m: lnsm[m]["per_image"] for m in ROWS if m in lnsm}
-        if alpha and all("sad" in v for v in alpha.values()):  # phantoms: the predicted soft mask vs the true alpha
-            table["SAD vs true alpha (px)"] = [f"{alpha[m]['sad'].mean():.1f}" if m in alpha else "—" for m in ROWS]
-            table["MSE vs true alpha (×1e-3)"] = [
-                f"{1e3 * alpha[m]['mse'].mean():.2f}" if m in alpha else "—" for m in ROWS
-            ]
-        title = f"Table 3 (ablation; DICE; {label['lnsm']} and {label['lidc']})."
-        caption = _caption(title, profile, data, ("lnsm", "lidc"), results)
-        against_dsnet("lnsm")
-        against_dsnet("lidc")
-    else:
-        parts = []
-        for role in ("isbi", "promise"):
-            r = results.get(role)
-            paper = {m: PAPER_TABLE5[m][role] for m in PAPER_TABLE5}
-            prefix = role.upper()
-            t = comparison_table(
-                paper,
-                r or {},
-                {m: data[role].note for m in PAPER_TABLE5} if not (r or unrun[role]) else {**skipped, **unrun[role]},
-                labels=tuple(f"{prefix} {k.upper()}" for k in METRICS),
-                versus_paper=versus[role],
-            )
-            if not r and not unrun[role]:  # no data for this role: its paper PPV only (the caption says why)
-                t = t[["method", f"{prefix} PPV paper"]]
-            else:
-                own = {f"{prefix} flags": t["flags"], f"{prefix} note": t["note"]}
-                t = t.drop(columns=["flags", "note"]).assign(**own)
-            parts.append(t)
-            against_dsnet(role)
-        table = parts[0].merge(parts[1], on="method")
-        caption = _caption("Table 5 (ISBI 2012 and PROMISE12).", profile, data, ("isbi", "promise"), results)
-        caption += " The paper's DICE and SEN rows of Table 5 are illegible in our copy: only its PPV is compared."
-    if notes:
-        caption += " Not run: " + "; ".join(dict.fromkeys(notes)) + "."  # each reason once
-    if missing:
-        counts = "; ".join(f"{display_name(m)} ({label[r]}) {t}" for (r, m), t in missing.items())
-        caption += f" **Partial**, built from the runs finished so far (`dsnet-reproduce --from-results`): {counts}."
-    path = write_table(table, name, profile, caption, _meta(name, data, results))
-    paired_raw = judge(pd.concat(paired, ignore_index=True)) if paired else pd.DataFrame()
-    paired_df = paired_view(paired_raw) if len(paired_raw) else pd.DataFrame()
-    if len(paired_df):
-        floors = " ".join(floors_text(label[r], _role_floors(results[r])) for r in TABLE_ROLES[name] if results.get(r))
-        caption_paired = (
-            f"**{name}: DSNet against each method on the same test images** (mean DICE difference over "
-            f"the images, each image's DICE averaged over the seeds, with its 95 % bootstrap CI; Wilcoxon "
-            f"signed-rank p and, with two seeds or more, Welch's t-test p on the seed means, each "
-            f"Holm–Bonferroni-corrected over the {len(paired_df)} comparisons of the table; a flagged run is "
-            f"not comparable). Profile `{profile}`. {floors}"
-        )
-        write_table(paired_df, f"{name}_paired", profile, caption_paired)
-    return {
-        "table": table,
-        "paired": paired_df,
-        "paired_raw": paired_raw,
-        "caption": caption,
-        "results": results,
-        "notes": notes,
-        "path": path,
-    }
 
 # %% ../../nbs/14_comparison.ipynb #c023
 def agreement(paper: dict, ours: dict, index: int = 0, metric: str = "dice") -> dict:

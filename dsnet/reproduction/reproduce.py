@@ -13,13 +13,14 @@ import platform
 import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 import torch
 
 from .ablation import TARGETS_NOTE, build_ablation, targets_table
-from .comparison import build_table, markdown
+from .comparison import markdown
 from ..core import PROFILES, figures_dir, get_profile, markdown_table, write_text_atomic
 from .doctors import CONSENSUS, DSNET, READERS
 from dsnet.reproduction.experiments import (
@@ -39,13 +40,14 @@ from dsnet.reproduction.experiments import (
     runs_root,
     shown_path,
 )
+from .tables import build_table
 from ..training.config import TrainConfig
 
 # %% auto #0
 __all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'SYNTHETIC_NOTE', 'TEACHER_NOTE', 'machine', 'only_methods',
-           'keep_teacher_records', 'teacher_table', 'hours', 'training_seconds', 'lidc_slice_set', 'table4_part',
-           'mean_part', 'table_meta', 'summary_frame', 'write_summary', 'part_title', 'write_report', 'draw_figures',
-           'reproduce', 'finish_report', 'main']
+           'keep_teacher_records', 'teacher_users', 'teacher_table', 'unrecorded_teachers', 'hours', 'training_seconds',
+           'lidc_slice_set', 'table4_part', 'mean_part', 'table_meta', 'summary_frame', 'write_summary', 'part_title',
+           'write_report', 'draw_figures', 'reproduce', 'finish_report', 'main']
 
 # %% ../../nbs/26_reproduce.ipynb #c005
 FIGURES = "figures"
@@ -90,9 +92,16 @@ def keep_teacher_records(cfgs: list[TrainConfig], profile: str) -> list[Path]:
     return kept
 
 
+def teacher_users(profile: str) -> Counter:
+    "How many finished runs of `profile` used each teacher (its file name, from each run's summary.json)."
+    summaries = [f for f in runs_root(profile).rglob("summary.json") if ".stale-" not in str(f)]
+    return Counter(t for f in summaries if (t := json.loads(f.read_text()).get("teacher")))
+
+
 def teacher_table(profile: str) -> str:
-    "The kept teachers against bicubic on held-out images of their source, as a Markdown table ('' when none)."
-    rows = []
+    """The kept teachers against bicubic on held-out images of their source, with how many finished runs used each,
+    as a Markdown table ('' when none)."""
+    rows, users = [], teacher_users(profile)
     for f in sorted((runs_root(profile) / "teachers").glob("*.quality.json")):
         q = json.loads(f.read_text())
         sr = q.get("srgan", {})
@@ -105,9 +114,19 @@ def teacher_table(profile: str) -> str:
                 "gain (dB)": f"{q['gain_db']:+.2f}",
                 "SSIM teacher / bicubic": f"{q['ssim_sr']:.3f} / {q['ssim_bicubic']:.3f}",
                 "≥ +1 dB": "yes" if q["gain_db"] >= 1 else "no",
+                "runs": users[f.name.removesuffix(".quality.json") + ".pt"],
             }
         )
-    return markdown_table(pd.DataFrame(rows)) if rows else ""
+    missing = unrecorded_teachers(profile)
+    note = f"\n\nNamed by finished runs, but no record kept (trained before records were kept): {missing}."
+    return markdown_table(pd.DataFrame(rows)) + (note if missing else "") if rows else ""
+
+
+def unrecorded_teachers(profile: str) -> str:
+    "The teachers that finished runs name without a kept record, each with how many runs name it ('' when none)."
+    kept = {f.name.removesuffix(".quality.json") + ".pt" for f in (runs_root(profile) / "teachers").glob("*.json")}
+    missing = sorted((t, n) for t, n in teacher_users(profile).items() if t not in kept)
+    return ", ".join(f"{t.removesuffix('.pt')} ({n} runs)" for t, n in missing)
 
 
 def hours(seconds: float) -> str:
@@ -305,7 +324,9 @@ def write_summary(profile: str, made: str = "") -> Path | None:
 TEACHER_NOTE = (
     "Each teacher's ×s output against bicubic up-sampling on held-out images of its own source (PSNR, SSIM; "
     "`dsnet.training.teachers.measure_teacher`); the goal is a gain of at least +1 dB, which a teacher worth "
-    "transferring should reach."
+    "transferring should reach. A LIDC or PROMISE12 teacher is one fold's (its training patients or cases); its name "
+    "holds a key of the dataset found on the machine that trained it, so the same fold's teacher trained on two "
+    "machines has two names. Runs: the finished runs that name it in their summary.json."
 )
 
 

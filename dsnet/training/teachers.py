@@ -33,8 +33,8 @@ from dsnet.training.sources import (
 )
 
 # %% auto #0
-__all__ = ['TEACHER_HELDOUT', 'ISBI_TEACHER_HELDOUT', 'PHANTOM_HELDOUT_SEED', 'TeacherImages', 'teacher_images', 'teacher_path',
-           'teacher_quality_path', 'measure_teacher', 'file_sha256', 'exclusive', 'ensure_teacher']
+__all__ = ['TEACHER_HELDOUT', 'ISBI_TEACHER_HELDOUT', 'PHANTOM_HELDOUT_SEED', 'TeacherImages', 'teacher_images', 'teacher_name',
+           'teacher_path', 'teacher_quality_path', 'measure_teacher', 'file_sha256', 'exclusive', 'ensure_teacher']
 
 # %% ../../nbs/10d_train_teacher.ipynb #c014
 TEACHER_HELDOUT = 16  # Choice: the most held-out images each teacher is measured on (see the table above)
@@ -155,12 +155,25 @@ def teacher_images(cfg: TrainConfig) -> TeacherImages:
     )
 
 
+_TEACHER_NAMES: dict[str, str] = {}  # this process's teacher names by source and split (see `teacher_name`)
+
+
+def teacher_name(cfg: TrainConfig) -> str:
+    """`teacher_images(cfg).name`, worked out once per source and split in a process: naming a LIDC fold's teacher
+    reads all its slices (2-5 s), and a plan of 60 LIDC runs asks it for every run."""
+    folder = str(Path(cfg.teacher_data).resolve()) if cfg.teacher_data else ""
+    key = json.dumps([source_key(cfg), cfg.folds, cfg.fold, cfg.data_seed, folder, cfg.sr_train_images])
+    if key not in _TEACHER_NAMES:
+        _TEACHER_NAMES[key] = teacher_images(cfg).name
+    return _TEACHER_NAMES[key]
+
+
 def teacher_path(cfg: TrainConfig) -> Path:
     """Where the teacher of this run is: `cfg.teacher`, else the cache file named by its images (for PROMISE12 and
     LIDC: the fold's training cases or patients) and SR settings."""
     if cfg.teacher:
         return Path(cfg.teacher)
-    name = teacher_images(cfg).name if cfg.data in ("isbi", "promise", "lidc") or cfg.teacher_data else "phantoms"
+    name = teacher_name(cfg) if cfg.data in ("isbi", "promise", "lidc") or cfg.teacher_data else "phantoms"
     key = hashlib.sha256(json.dumps(cfg.srgan_config().to_dict(), sort_keys=True).encode()).hexdigest()[:10]
     return cache_dir("teachers") / f"{name}-{key}.pt"
 
