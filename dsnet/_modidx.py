@@ -1547,6 +1547,7 @@ d = {
         'dsnet.reproduction.tables._meta': ('tables.html#_meta', 'dsnet/reproduction/tables.py'),
         'dsnet.reproduction.tables._role_floors': ('tables.html#_role_floors', 'dsnet/reproduction/tables.py'),
         'dsnet.reproduction.tables.build_table': ('tables.html#build_table', 'dsnet/reproduction/tables.py'),
+        'dsnet.reproduction.tables.dsnet_pairs': ('tables.html#dsnet_pairs', 'dsnet/reproduction/tables.py'),
         'dsnet.reproduction.tables.floors_text': ('tables.html#floors_text', 'dsnet/reproduction/tables.py'),
     },
     'dsnet.training.checks': {

@@ -79,6 +79,8 @@ def display_name(model: str) -> str:
 
     if model == "dsnet":
         return "DSNet"
+    if model.endswith("-consistent"):  # a run with the consistent target (`experiments.run_name`)
+        return f"{display_name(model.removesuffix('-consistent'))}, consistent target"
     if model in BASELINES:
         return BASELINES[model].display
     if model in QUOTED:
@@ -354,6 +356,8 @@ def paired_view(judged: pd.DataFrame) -> pd.DataFrame:
     )
     if "data" in judged:
         view["data"] = judged["data"]
+    if "DSNet" in judged:  # a table with two DSNets (eq. (3)'s two targets): which one each row tests
+        view.insert(0, "DSNet", judged["DSNet"].fillna("DSNet"))
     return view
 
 # %% ../../nbs/14_comparison.ipynb #c017

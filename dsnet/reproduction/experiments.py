@@ -317,6 +317,8 @@ def plan(
         elif table == "table2":
             for m in TABLE_METHODS["table2"]:
                 add(table, "lidc", m, folds=p.cv_folds)
+            if data["lidc"].source is not None and not is_synthetic(data["lidc"]):  # beyond the paper (see above)
+                add(table, "lidc", "dsnet", folds=p.cv_folds, target="consistent")
         elif table == "table3":
             for m in TABLE_METHODS["table3"]:
                 add(table, "lnsm", m)
@@ -408,8 +410,8 @@ def finished_part(entries: list[PlannedRun]) -> tuple[list[PlannedRun], dict[tup
     done = [e for e in entries if is_trained(e.cfg)]
     for cfg in distinct_configs(done):
         ensure_run(cfg)
-    seeds = lambda part, key: len({e.cfg.digest() for e in part if (e.role, e.cfg.model) == key})
-    counts = {k: (seeds(done, k), seeds(entries, k)) for k in dict.fromkeys((e.role, e.cfg.model) for e in entries)}
+    seeds = lambda part, key: len({e.cfg.digest() for e in part if (e.role, run_name(e.cfg)) == key})
+    counts = {k: (seeds(done, k), seeds(entries, k)) for k in dict.fromkeys((e.role, run_name(e.cfg)) for e in entries)}
     return done, {k: f"{d} of {n} seeds finished" for k, (d, n) in counts.items() if d < n}
 
 

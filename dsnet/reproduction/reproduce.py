@@ -36,6 +36,7 @@ from dsnet.reproduction.experiments import (
     plan,
     run_folder,
     run_plan,
+    run_name,
     run_units,
     runs_root,
     shown_path,
@@ -71,11 +72,11 @@ def machine() -> str:
 
 def only_methods(entries: list, methods: tuple[str, ...]) -> list:
     "The plan's entries of `methods` (to train one comparison first); a method the plan lacks is a ValueError."
-    known = sorted({e.cfg.model for e in entries})
+    known = sorted({e.cfg.model for e in entries} | {run_name(e.cfg) for e in entries})  # dsnet: both targets
     unknown = sorted(set(methods) - set(known))
     if unknown:
         raise ValueError(f"--methods {','.join(unknown)}: expected among the plan's methods {','.join(known)}")
-    return [e for e in entries if e.cfg.model in methods]
+    return [e for e in entries if e.cfg.model in methods or run_name(e.cfg) in methods]
 
 
 def keep_teacher_records(cfgs: list[TrainConfig], profile: str) -> list[Path]:

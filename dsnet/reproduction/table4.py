@@ -43,7 +43,7 @@ from dsnet.reproduction.doctors import (
     paper_table4,
 )
 from .comparison import cell, write_table
-from .experiments import fold_configs, is_finished, plan
+from .experiments import fold_configs, is_finished, plan, run_name
 from ..training.config import TrainConfig
 from ..training.sources import fit_side
 
@@ -440,9 +440,10 @@ def sampled_slice_table(scores: pd.DataFrame) -> pd.DataFrame:
 
 # %% ../../nbs/23a_table4_dsnet.ipynb #399be411
 def lidc_trained_runs(profile: str, data: dict) -> dict[str, list[TrainConfig]]:
-    "Table 2's UNet and DSNet runs on the LIDC role of `data` (one K-fold configuration per seed)."
+    """Table 2's UNet and DSNet runs on the LIDC role of `data` (one K-fold configuration per seed; DSNet with the
+    matting target, as the paper trains it)."""
     entries, _ = plan(profile, ("table2",), data)
-    return {m: [e.cfg for e in entries if e.cfg.model == m] for m in ("dsnet", "unet")}
+    return {m: [e.cfg for e in entries if run_name(e.cfg) == m] for m in ("dsnet", "unet")}
 
 
 def sampled_slice_part(profile: str, data: dict, slices, predict: Predict, note: str = "") -> pd.DataFrame:
