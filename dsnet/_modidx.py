@@ -1222,30 +1222,6 @@ d = {
             'dsnet/reproduction/experiments.py',
         ),
         'dsnet.reproduction.experiments._is_stale': ('experiments.html#_is_stale', 'dsnet/reproduction/experiments.py'),
-        'dsnet.reproduction.experiments._median_seconds': (
-            'experiments.html#_median_seconds',
-            'dsnet/reproduction/experiments.py',
-        ),
-        'dsnet.reproduction.experiments._split_sizes': (
-            'experiments.html#_split_sizes',
-            'dsnet/reproduction/experiments.py',
-        ),
-        'dsnet.reproduction.experiments._timed_network': (
-            'experiments.html#_timed_network',
-            'dsnet/reproduction/experiments.py',
-        ),
-        'dsnet.reproduction.experiments._train_unit': (
-            'experiments.html#_train_unit',
-            'dsnet/reproduction/experiments.py',
-        ),
-        'dsnet.reproduction.experiments._unfinished': (
-            'experiments.html#_unfinished',
-            'dsnet/reproduction/experiments.py',
-        ),
-        'dsnet.reproduction.experiments.budget_text': (
-            'experiments.html#budget_text',
-            'dsnet/reproduction/experiments.py',
-        ),
         'dsnet.reproduction.experiments.choose_data': (
             'experiments.html#choose_data',
             'dsnet/reproduction/experiments.py',
@@ -1266,21 +1242,9 @@ d = {
             'experiments.html#ensure_run',
             'dsnet/reproduction/experiments.py',
         ),
-        'dsnet.reproduction.experiments.estimate_seconds': (
-            'experiments.html#estimate_seconds',
-            'dsnet/reproduction/experiments.py',
-        ),
         'dsnet.reproduction.experiments.find_role': ('experiments.html#find_role', 'dsnet/reproduction/experiments.py'),
-        'dsnet.reproduction.experiments.finished_part': (
-            'experiments.html#finished_part',
-            'dsnet/reproduction/experiments.py',
-        ),
         'dsnet.reproduction.experiments.fold_configs': (
             'experiments.html#fold_configs',
-            'dsnet/reproduction/experiments.py',
-        ),
-        'dsnet.reproduction.experiments.inference_seconds': (
-            'experiments.html#inference_seconds',
             'dsnet/reproduction/experiments.py',
         ),
         'dsnet.reproduction.experiments.is_finished': (
@@ -1289,10 +1253,6 @@ d = {
         ),
         'dsnet.reproduction.experiments.is_synthetic': (
             'experiments.html#is_synthetic',
-            'dsnet/reproduction/experiments.py',
-        ),
-        'dsnet.reproduction.experiments.is_trained': (
-            'experiments.html#is_trained',
             'dsnet/reproduction/experiments.py',
         ),
         'dsnet.reproduction.experiments.looked_for': (
@@ -1307,31 +1267,13 @@ d = {
             'experiments.html#models_root',
             'dsnet/reproduction/experiments.py',
         ),
-        'dsnet.reproduction.experiments.parse_shard': (
-            'experiments.html#parse_shard',
-            'dsnet/reproduction/experiments.py',
-        ),
         'dsnet.reproduction.experiments.plan': ('experiments.html#plan', 'dsnet/reproduction/experiments.py'),
-        'dsnet.reproduction.experiments.planned_steps': (
-            'experiments.html#planned_steps',
-            'dsnet/reproduction/experiments.py',
-        ),
-        'dsnet.reproduction.experiments.prepare_caches': (
-            'experiments.html#prepare_caches',
-            'dsnet/reproduction/experiments.py',
-        ),
         'dsnet.reproduction.experiments.run_folder': (
             'experiments.html#run_folder',
             'dsnet/reproduction/experiments.py',
         ),
         'dsnet.reproduction.experiments.run_name': ('experiments.html#run_name', 'dsnet/reproduction/experiments.py'),
-        'dsnet.reproduction.experiments.run_plan': ('experiments.html#run_plan', 'dsnet/reproduction/experiments.py'),
-        'dsnet.reproduction.experiments.run_units': ('experiments.html#run_units', 'dsnet/reproduction/experiments.py'),
         'dsnet.reproduction.experiments.runs_root': ('experiments.html#runs_root', 'dsnet/reproduction/experiments.py'),
-        'dsnet.reproduction.experiments.saved_model': (
-            'experiments.html#saved_model',
-            'dsnet/reproduction/experiments.py',
-        ),
         'dsnet.reproduction.experiments.saved_model_folder': (
             'experiments.html#saved_model_folder',
             'dsnet/reproduction/experiments.py',
@@ -1342,28 +1284,12 @@ d = {
             'experiments.html#set_aside_summary',
             'dsnet/reproduction/experiments.py',
         ),
-        'dsnet.reproduction.experiments.shard_units': (
-            'experiments.html#shard_units',
-            'dsnet/reproduction/experiments.py',
-        ),
         'dsnet.reproduction.experiments.shown_path': (
             'experiments.html#shown_path',
             'dsnet/reproduction/experiments.py',
         ),
-        'dsnet.reproduction.experiments.step_seconds': (
-            'experiments.html#step_seconds',
-            'dsnet/reproduction/experiments.py',
-        ),
-        'dsnet.reproduction.experiments.teacher_seconds': (
-            'experiments.html#teacher_seconds',
-            'dsnet/reproduction/experiments.py',
-        ),
         'dsnet.reproduction.experiments.train_unit': (
             'experiments.html#train_unit',
-            'dsnet/reproduction/experiments.py',
-        ),
-        'dsnet.reproduction.experiments.whole_image_side': (
-            'experiments.html#whole_image_side',
             'dsnet/reproduction/experiments.py',
         ),
     },
@@ -1473,6 +1399,37 @@ d = {
         'dsnet.reproduction.reproduce.write_summary': (
             'reproduce.html#write_summary',
             'dsnet/reproduction/reproduce.py',
+        ),
+    },
+    'dsnet.reproduction.running': {
+        'dsnet.reproduction.running._median_seconds': ('running.html#_median_seconds', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running._split_sizes': ('running.html#_split_sizes', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running._timed_network': ('running.html#_timed_network', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running._train_unit': ('running.html#_train_unit', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running._unfinished': ('running.html#_unfinished', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.budget_text': ('running.html#budget_text', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.estimate_seconds': (
+            'running.html#estimate_seconds',
+            'dsnet/reproduction/running.py',
+        ),
+        'dsnet.reproduction.running.finished_part': ('running.html#finished_part', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.inference_seconds': (
+            'running.html#inference_seconds',
+            'dsnet/reproduction/running.py',
+        ),
+        'dsnet.reproduction.running.is_trained': ('running.html#is_trained', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.parse_shard': ('running.html#parse_shard', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.planned_steps': ('running.html#planned_steps', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.prepare_caches': ('running.html#prepare_caches', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.run_plan': ('running.html#run_plan', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.run_units': ('running.html#run_units', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.saved_model': ('running.html#saved_model', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.shard_units': ('running.html#shard_units', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.step_seconds': ('running.html#step_seconds', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.teacher_seconds': ('running.html#teacher_seconds', 'dsnet/reproduction/running.py'),
+        'dsnet.reproduction.running.whole_image_side': (
+            'running.html#whole_image_side',
+            'dsnet/reproduction/running.py',
         ),
     },
     'dsnet.reproduction.table4': {

@@ -18,11 +18,10 @@ from dsnet.reproduction.experiments import (
     data_label,
     is_synthetic,
     distinct_configs,
-    finished_part,
     plan,
     run_name,
-    run_plan,
 )
+from .running import finished_part, run_plan
 from .tables import floors_text
 from ..training.config import ROWS, TrainConfig
 from ..training.sources import load_source

@@ -22,7 +22,8 @@ from dsnet.core import (
     write_json_atomic,
     write_text_atomic,
 )
-from .experiments import budget_text, fold_configs, run_folder
+from .experiments import fold_configs, run_folder
+from .running import budget_text
 from ..training.checks import comparable, flags, images_over_runs, pool_floors, read_checks
 from ..training.train import spread_over, summarize_runs
 from ..training.config import ROWS, TrainConfig

@@ -26,7 +26,8 @@ from dsnet.core import (
     shared_data_dir,
 )
 from ..data.readers import LidcPatch, read_lidc_patches
-from .experiments import ensure_run, model_folder, runs_root, saved_model, shown_path
+from .experiments import ensure_run, model_folder, runs_root, shown_path
+from .running import saved_model
 from ..training.inference import predict_probabilities
 from ..data.metrics import dice
 from ..training.predict import load_model, predict_image, run_threshold

@@ -29,18 +29,14 @@ from dsnet.reproduction.experiments import (
     TABLES,
     choose_data,
     distinct_configs,
-    estimate_seconds,
     fold_configs,
-    parse_shard,
-    saved_model,
     plan,
     run_folder,
-    run_plan,
     run_name,
-    run_units,
     runs_root,
     shown_path,
 )
+from .running import estimate_seconds, parse_shard, run_plan, run_units, saved_model
 from .tables import build_table
 from ..training.config import TrainConfig
 

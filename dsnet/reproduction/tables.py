@@ -125,7 +125,8 @@ def build_table(
     Returns: {"table", "paired" (as printed), "paired_raw" (unrounded, judged), "caption", "results" (by role, then
         method), "notes", "path"}."""
     from dsnet.networks.baselines import QUOTED
-    from dsnet.reproduction.experiments import choose_data, distinct_configs, finished_part, plan, run_plan
+    from dsnet.reproduction.experiments import choose_data, distinct_configs, plan
+    from dsnet.reproduction.running import finished_part, run_plan
 
     if name not in TABLE_ROLES:
         raise ValueError(
