@@ -53,8 +53,14 @@ def test_kill_9_at_any_moment_then_resume_ends_with_the_same_summary(tmp_path):
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
     assert not (run / "summary.json").exists() and epochs_done() < 4
+    resumed_at = epochs_done()
     done = cli("dsnet-train", *args, "--out", str(run), "--resume")
     assert done.returncode == 0, done.stderr
+    # its time counts the epochs of the killed processes too (each epoch's own seconds are in epochs.csv)
+    timing = json.loads((run / "timing.json").read_text())
+    assert timing["resumed_at_epoch"] in (resumed_at, resumed_at + 1) and resumed_at >= 2  # last.pt is written first
+    assert json.loads((tmp_path / "ref" / "timing.json").read_text())["resumed_at_epoch"] is None
+    assert timing["seconds"] >= pd.read_csv(run / "epochs.csv").seconds.sum()
     assert json.loads((run / "summary.json").read_text()) == json.loads((tmp_path / "ref" / "summary.json").read_text())
     assert pd.read_csv(run / "epochs.csv").drop(columns="seconds").equals(pd.read_csv(tmp_path / "ref" / "epochs.csv").drop(columns="seconds"))
     assert not list(run.glob(".*")), "temporary files left behind"

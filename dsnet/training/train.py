@@ -392,6 +392,7 @@ def train_run(cfg: TrainConfig, out: str | os.PathLike, resume: bool = False, pr
         _resume(run)
     elif rank == 0:
         write_json_atomic(out / "config.json", cfg.to_dict())
+    before = sum(h.get("seconds", 0.0) for h in run.history)  # the epochs of the processes before a resume
     nets = _wrap(run)
     bar = tqdm(
         total=run.total_steps,
@@ -415,7 +416,8 @@ def train_run(cfg: TrainConfig, out: str | os.PathLike, resume: bool = False, pr
         dist.barrier()
     if rank == 0:
         timing = dict(
-            seconds=time.perf_counter() - started,
+            seconds=time.perf_counter() - started + before,  # a resumed run: its earlier epochs' time included
+            resumed_at_epoch=run.start_epoch if before else None,
             device=str(device),
             world=world,
             precision=str(run.autocast_dtype or torch.float32),
