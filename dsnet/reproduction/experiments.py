@@ -35,10 +35,9 @@ def runs_root(profile: str) -> Path:
 
 
 def models_root(profile: str) -> Path:
-    """Where checkpoints retrained for the figures go when the results folder has none: beside the results
-    (`$DSNET_RUNS/models/<profile>`, else `runs/models/<profile>` in the project, ignored by git)."""
-    base = Path(os.environ[RUNS_ENV]) if os.environ.get(RUNS_ENV) else (repo_root() or Path.cwd()) / "runs"
-    return base / "models" / profile
+    """Where checkpoints retrained for the figures go when the results folder has none: beside the results, wherever
+    they are (`$DSNET_RUNS/models/<profile>`, else `results/models/<profile>` in the project, ignored by git)."""
+    return runs_root(profile).parent / "models" / profile
 
 
 def shown_path(path: str | os.PathLike) -> str:
