@@ -1,8 +1,10 @@
 """Rewrite dsnet/_modidx.py (nbdev's index of symbols, which nbdev_export writes with lines up to 140 characters and
-deeper) as the same dictionary `d`, one entry a line, each line at most 120 characters. Run after nbdev_export
-(tools/check_sync.sh and `make clean-nbs` do); nbdev reads the file back unchanged in meaning.
+deeper) as the same dictionary `d`, one entry a line, each line at most 120 characters; and the `__all__` list nbdev
+writes at the top of every module (also up to 140 characters a line) as the same list in lines of at most 120. Run
+after nbdev_export (tools/check_sync.sh and `make clean-nbs` do); nbdev reads the files back unchanged in meaning.
    python tools/wrap_modidx.py"""
 import ast
+import re
 from pathlib import Path
 
 WIDTH = 120
@@ -36,5 +38,32 @@ def rewrite(text: str) -> str:
     return text
 
 
+ALL = re.compile(r"^__all__ = \[.*?\]$", re.DOTALL | re.MULTILINE)
+
+
+def wrap_all(text: str) -> str:
+    "A module's `__all__ = [...]` as the same list, names filled into lines of at most 120 characters."
+    found = ALL.search(text)
+    if found is None:
+        return text
+    names = ast.literal_eval(found.group(0).split("=", 1)[1].strip())
+    lines, line = [], "__all__ = ["
+    for k, name in enumerate(names):
+        item = repr(name) + ("]" if k == len(names) - 1 else ",")
+        if len(line) + 1 + len(item) > WIDTH and line.strip() not in ("__all__ = [", ""):
+            lines.append(line)
+            line = " " * len("__all__ = [") + item
+        else:
+            line += ("" if line.endswith("[") else " ") + item
+    lines.append(line if names else "__all__ = []")
+    wrapped = "\n".join(lines)
+    if ast.literal_eval(wrapped.split("=", 1)[1].strip()) != names:
+        raise ValueError("wrap_all: the rewrapped __all__ does not hold the same names")
+    return text[: found.start()] + wrapped + text[found.end() :]
+
+
 if __name__ == "__main__":
     path.write_text(rewrite(path.read_text()))
+    for module in sorted(path.parent.rglob("*.py")):
+        if module != path and (new := wrap_all(module.read_text())) != module.read_text():
+            module.write_text(new)

@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 
 # %% auto #0
-__all__ = ['EMPTY_CONVENTIONS', 'confusion', 'dice', 'sensitivity', 'ppv', 'segmentation_scores', 'mean_std', 'summarize', 'sad',
-           'mse', 'kats_soft_label', 'softseg_label']
+__all__ = ['EMPTY_CONVENTIONS', 'confusion', 'dice', 'sensitivity', 'ppv', 'segmentation_scores', 'mean_std',
+           'summarize', 'sad', 'mse', 'kats_soft_label', 'softseg_label']
 
 # %% ../../nbs/05_metrics.ipynb #c004
 EMPTY_CONVENTIONS = ("one", "nan")

@@ -17,10 +17,10 @@ from ..labelling.softmask import binarize
 from ..labelling.trimaps import Axis, axis_length, consensus_mask
 
 # %% auto #0
-__all__ = ['KINDS', 'LNSM_SPLIT', 'LIDC_SPLIT', 'LIDC_KINDS', 'PhantomConfig', 'fine_grid', 'coverage_from_sdf', 'area_average',
-           'NoduleShape', 'nodule_sdfs', 'wall_sdf', 'nodule_window', 'sample_shape', 'correlated_noise', 'vessel_map',
-           'reader_masks', 'recist_axes', 'Phantom', 'make_phantom', 'split_counts', 'shuffled_split', 'phantom_set',
-           'lnsm_synthetic', 'lidc_synthetic', 'CTSlice', 'ct_slice']
+__all__ = ['KINDS', 'LNSM_SPLIT', 'LIDC_SPLIT', 'LIDC_KINDS', 'PhantomConfig', 'fine_grid', 'coverage_from_sdf',
+           'area_average', 'NoduleShape', 'nodule_sdfs', 'wall_sdf', 'nodule_window', 'sample_shape',
+           'correlated_noise', 'vessel_map', 'reader_masks', 'recist_axes', 'Phantom', 'make_phantom', 'split_counts',
+           'shuffled_split', 'phantom_set', 'lnsm_synthetic', 'lidc_synthetic', 'CTSlice', 'ct_slice']
 
 # %% ../../nbs/03_phantoms.ipynb #c004
 KINDS: tuple[str, ...] = ("solid", "part_solid", "ground_glass", "lobulated", "spiculated", "juxta_pleural", "small")

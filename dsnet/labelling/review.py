@@ -19,9 +19,10 @@ from .softmask import to_unit_float
 from .widgets import SoftMaskExplorer, draw_soft_mask_row, figure_png, sample_axes
 
 # %% auto #0
-__all__ = ['MANIFEST_NAME', 'SOFT_KEYS', 'MANIFEST_FORMAT', 'MANIFEST_VERSION', 'DECISIONS', 'item_folder', 'list_items',
-           'labelling_failures', 'ReviewItem', 'find_input', 'read_item', 'normalise_decision', 'read_manifest',
-           'write_manifest', 'ReviewSession', 'accepted_items', 'load_accepted', 'draw_review', 'review_widget']
+__all__ = ['MANIFEST_NAME', 'SOFT_KEYS', 'MANIFEST_FORMAT', 'MANIFEST_VERSION', 'DECISIONS', 'item_folder',
+           'list_items', 'labelling_failures', 'ReviewItem', 'find_input', 'read_item', 'normalise_decision',
+           'read_manifest', 'write_manifest', 'ReviewSession', 'accepted_items', 'load_accepted', 'draw_review',
+           'review_widget']
 
 # %% ../../nbs/02a_review.ipynb #c004
 MANIFEST_NAME = "review.json"  # the decisions, beside the items

@@ -11,8 +11,9 @@ import numpy as np
 from numba import njit
 
 # %% auto #0
-__all__ = ['TRIMAP_BACKGROUND', 'TRIMAP_UNKNOWN', 'TRIMAP_FOREGROUND', 'SSOR_OMEGA', 'to_unit_float', 'check_plane', 'as_trimap',
-           'closed_form_alpha', 'warm_up', 'composite_sample', 'closed_form_system', 'binarize', 'show_soft_mask']
+__all__ = ['TRIMAP_BACKGROUND', 'TRIMAP_UNKNOWN', 'TRIMAP_FOREGROUND', 'SSOR_OMEGA', 'to_unit_float', 'check_plane',
+           'as_trimap', 'closed_form_alpha', 'warm_up', 'composite_sample', 'closed_form_system', 'binarize',
+           'show_soft_mask']
 
 # %% ../../nbs/00_softmask.ipynb #c005
 def to_unit_float(image, name: str = "image") -> np.ndarray:

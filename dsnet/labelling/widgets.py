@@ -22,9 +22,9 @@ from dsnet.labelling.trimaps import (
 )
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'READER_CUTS', 'check_sample', 'sample_mask', 'sample_axes', 'ExplorerState', 'SoftMaskExplorer',
-           'samples_from_arrays', 'samples_from_folders', 'lidc_samples', 'synthetic_samples', 'explorer_samples',
-           'figure_png', 'draw_soft_mask_row', 'draw_explorer', 'explorer_widget']
+__all__ = ['STRATEGIES', 'READER_CUTS', 'check_sample', 'sample_mask', 'sample_axes', 'ExplorerState',
+           'SoftMaskExplorer', 'samples_from_arrays', 'samples_from_folders', 'lidc_samples', 'synthetic_samples',
+           'explorer_samples', 'figure_png', 'draw_soft_mask_row', 'draw_explorer', 'explorer_widget']
 
 # %% ../../nbs/02_widgets.ipynb #c004
 STRATEGIES = ("mask", "raters", "recist")

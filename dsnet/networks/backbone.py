@@ -15,8 +15,8 @@ from torch import nn
 from ..core import Profile, get_profile
 
 # %% auto #0
-__all__ = ['NORMS', 'BACKBONES', 'InstanceNorm2d', 'make_norm', 'CBAM', 'conv3x3', 'CBAMResBlock', 'DownBlock', 'UpBlock',
-           'check_image_batch', 'count_parameters', 'UShapedNet', 'DoubleConv', 'UNet', 'ImprovedBackbone',
+__all__ = ['NORMS', 'BACKBONES', 'InstanceNorm2d', 'make_norm', 'CBAM', 'conv3x3', 'CBAMResBlock', 'DownBlock',
+           'UpBlock', 'check_image_batch', 'count_parameters', 'UShapedNet', 'DoubleConv', 'UNet', 'ImprovedBackbone',
            'BackboneConfig', 'build_backbone']
 
 # %% ../../nbs/06_backbone.ipynb #c005

@@ -24,8 +24,8 @@ from dsnet.networks.baseline_cnns import (
 )
 
 # %% auto #0
-__all__ = ['ConvNorm', 'ReceptiveFieldBlock', 'PartialDecoder', 'ReverseAttention', 'mask_edges', 'InfNet', 'AxialAttention',
-           'AxialBlock', 'MedTBranch', 'MedT']
+__all__ = ['ConvNorm', 'ReceptiveFieldBlock', 'PartialDecoder', 'ReverseAttention', 'mask_edges', 'InfNet',
+           'AxialAttention', 'AxialBlock', 'MedTBranch', 'MedT']
 
 # %% ../../nbs/12_baseline_infnet_medt.ipynb #c006
 class ConvNorm(nn.Sequential):

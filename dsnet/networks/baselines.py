@@ -20,8 +20,8 @@ from ..core import Profile, get_profile
 from .model import count_macs, forward_time_ms
 
 # %% auto #0
-__all__ = ['SCRATCH', 'BASELINES', 'QUOTED', 'BaselineInfo', 'QuotedMethod', 'baseline_names', 'build_baseline', 'baseline_macs',
-           'baselines_table']
+__all__ = ['SCRATCH', 'BASELINES', 'QUOTED', 'BaselineInfo', 'QuotedMethod', 'baseline_names', 'build_baseline',
+           'baseline_macs', 'baselines_table']
 
 # %% ../../nbs/12_baselines.ipynb #c006
 @dataclass(frozen=True)

@@ -35,8 +35,9 @@ from .srgan import SRResNet
 from .teacher import FrozenTeacher, load_teacher
 
 # %% auto #0
-__all__ = ['DSNetConfig', 'as_frozen_teacher', 'DSNet', 'build_model', 'build_discriminator', 'make_optimizers', 'dsnet_graph',
-           'figure3', 'load_teacher_for', 'table3_configs', 'count_macs', 'forward_time_ms', 'variants_table']
+__all__ = ['DSNetConfig', 'as_frozen_teacher', 'DSNet', 'build_model', 'build_discriminator', 'make_optimizers',
+           'dsnet_graph', 'figure3', 'load_teacher_for', 'table3_configs', 'count_macs', 'forward_time_ms',
+           'variants_table']
 
 # %% ../../nbs/10_dsnet.ipynb #c005
 @dataclass(frozen=True)

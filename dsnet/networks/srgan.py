@@ -17,10 +17,10 @@ from torch import nn
 from .backbone import make_norm
 
 # %% auto #0
-__all__ = ['VGG19_LAYOUT', 'DOWNSAMPLING', 'PHANTOM_CACHE_BYTES', 'SR_SUFFIXES', 'SRResidualBlock', 'icnr_', 'PixelShuffleUp',
-           'SRResNet', 'SRDiscriminator', 'pixel_loss', 'adversarial_loss', 'discriminator_loss', 'vgg19_layer_names',
-           'vgg19_features', 'VGGLoss', 'degrade', 'upsample_bicubic', 'PhantomSRImages', 'phantom_sr_images',
-           'FolderSRImages']
+__all__ = ['VGG19_LAYOUT', 'DOWNSAMPLING', 'PHANTOM_CACHE_BYTES', 'SR_SUFFIXES', 'SRResidualBlock', 'icnr_',
+           'PixelShuffleUp', 'SRResNet', 'SRDiscriminator', 'pixel_loss', 'adversarial_loss', 'discriminator_loss',
+           'vgg19_layer_names', 'vgg19_features', 'VGGLoss', 'degrade', 'upsample_bicubic', 'PhantomSRImages',
+           'phantom_sr_images', 'FolderSRImages']
 
 # %% ../../nbs/07_srgan.ipynb #c005
 class SRResidualBlock(nn.Module):

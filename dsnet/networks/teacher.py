@@ -31,9 +31,9 @@ from dsnet.networks.srgan import (
 )
 
 # %% auto #0
-__all__ = ['SR_RECIPES', 'LR_DECAYS', 'SRGAN_OLD_NAMES', 'TEACHER_FORMAT', 'psnr', 'ssim', 'SRGANConfig', 'srgan_settings',
-           'random_crops', 'CropBatches', 'train_srgan', 'FrozenTeacher', 'save_teacher', 'teacher_record',
-           'read_stamped_checkpoint', 'load_teacher', 'sr_quality']
+__all__ = ['SR_RECIPES', 'LR_DECAYS', 'SRGAN_OLD_NAMES', 'TEACHER_FORMAT', 'psnr', 'ssim', 'SRGANConfig',
+           'srgan_settings', 'random_crops', 'CropBatches', 'train_srgan', 'FrozenTeacher', 'save_teacher',
+           'teacher_record', 'read_stamped_checkpoint', 'load_teacher', 'sr_quality']
 
 # %% ../../nbs/07a_teacher.ipynb #c020
 def psnr(prediction: np.ndarray | torch.Tensor, target: np.ndarray | torch.Tensor, data_range: float = 1.0) -> float:

@@ -29,8 +29,8 @@ from ..training.train import spread_over, summarize_runs
 from ..training.config import ROWS, TrainConfig
 
 # %% auto #0
-__all__ = ['PAPER_TABLE1', 'PAPER_TABLE2', 'PAPER_TABLE3', 'PAPER_TABLE5', 'METRICS', 'ALPHA', 'display_name', 'result', 'cell',
-           'difference', 'comparison_table', 'markdown', 'write_table', 'paired_test', 'holm', 'seed_test',
+__all__ = ['PAPER_TABLE1', 'PAPER_TABLE2', 'PAPER_TABLE3', 'PAPER_TABLE5', 'METRICS', 'ALPHA', 'display_name', 'result',
+           'cell', 'difference', 'comparison_table', 'markdown', 'write_table', 'paired_test', 'holm', 'seed_test',
            'paired_table', 'judge', 'paired_view', 'check_selection', 'check_numbers', 'agreement', 'plot_comparison']
 
 # %% ../../nbs/14_comparison.ipynb #c005

@@ -20,10 +20,11 @@ from ..core import cache_dir, save_npz_atomic
 from ..data.readers import import_pylidc
 
 # %% auto #0
-__all__ = ['READERS', 'CONSENSUS', 'DSNET', 'LABELS', 'PAPER_TABLE4', 'READER_CELLS', 'NODULES_VERSION', 'REGIONS', 'AGGREGATES',
-           'ORDERS', 'square', 'paper_table4', 'min_distance_metric', 'cluster_nodules', 'reader_masks', 'ReaderNodule',
-           'lidc_reader_nodules', 'code_counts', 'overlaps', 'nodule_overlaps', 'DiceDefinition', 'reader_order',
-           'agreement_matrix', 'reader_cells', 'paper_distance', 'definition_grid', 'compare_definitions']
+__all__ = ['READERS', 'CONSENSUS', 'DSNET', 'LABELS', 'PAPER_TABLE4', 'READER_CELLS', 'NODULES_VERSION', 'REGIONS',
+           'AGGREGATES', 'ORDERS', 'square', 'paper_table4', 'min_distance_metric', 'cluster_nodules', 'reader_masks',
+           'ReaderNodule', 'lidc_reader_nodules', 'code_counts', 'overlaps', 'nodule_overlaps', 'DiceDefinition',
+           'reader_order', 'agreement_matrix', 'reader_cells', 'paper_distance', 'definition_grid',
+           'compare_definitions']
 
 # %% ../../nbs/23_table4_doctors.ipynb #c005
 READERS = ("D1", "D2", "D3", "D4")

@@ -18,11 +18,11 @@ from ..training.train import summarize_runs, train_run
 from ..training.config import ROWS, TrainConfig
 
 # %% auto #0
-__all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'DATA_NAMES', 'PAPER_ONLY', 'TABLE_METHODS', 'ABLATION', 'ABLATION_SEEDS',
-           'SOFT_ROWS', 'TABLES', 'runs_root', 'models_root', 'shown_path', 'run_name', 'run_folder', 'set_aside',
-           'fold_configs', 'is_finished', 'train_unit', 'set_aside_summary', 'ensure_run', 'saved_model_folder',
-           'model_folder', 'DataChoice', 'find_role', 'looked_for', 'default_choice', 'choose_data', 'is_synthetic',
-           'data_label', 'seeds_of', 'PlannedRun', 'plan', 'distinct_configs']
+__all__ = ['RUNS_ENV', 'DATA_ROLES', 'SYNTHETIC', 'DATA_NAMES', 'PAPER_ONLY', 'TABLE_METHODS', 'ABLATION',
+           'ABLATION_SEEDS', 'SOFT_ROWS', 'TABLES', 'runs_root', 'models_root', 'shown_path', 'run_name', 'run_folder',
+           'set_aside', 'fold_configs', 'is_finished', 'train_unit', 'set_aside_summary', 'ensure_run',
+           'saved_model_folder', 'model_folder', 'DataChoice', 'find_role', 'looked_for', 'default_choice',
+           'choose_data', 'is_synthetic', 'data_label', 'seeds_of', 'PlannedRun', 'plan', 'distinct_configs']
 
 # %% ../../nbs/13_experiments.ipynb #c005
 RUNS_ENV = "DSNET_RUNS"

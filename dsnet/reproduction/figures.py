@@ -36,8 +36,8 @@ from ..training.config import ROWS, TrainConfig
 from ..labelling.trimaps import consensus_mask, trimap_from_mask
 
 # %% auto #0
-__all__ = ['READER_COLOURS', 'CONSENSUS_COLOUR', 'DSNET_COLOUR', 'TRIMAP_BAND', 'FIGURE_FILES', 'TrainedModel', 'load_run',
-           'trained', 'show_image', 'draw_contour', 'overlay', 'drawn', 'new_figure', 'save_figure',
+__all__ = ['READER_COLOURS', 'CONSENSUS_COLOUR', 'DSNET_COLOUR', 'TRIMAP_BAND', 'FIGURE_FILES', 'TrainedModel',
+           'load_run', 'trained', 'show_image', 'draw_contour', 'overlay', 'drawn', 'new_figure', 'save_figure',
            'test_fold_patches', 'largest_slices', 'spread_by_agreement', 'nodule_of', 'central_slices',
            'mean_pairwise_dice', 'most_disputed', 'predict_patches', 'figure1b', 'attention_maps', 'figure5', 'figure7',
            'Figure8Row', 'centre_window', 'figure8_row', 'figure8', 'figure_rows_alpha', 'lidc_figure_patches',

@@ -32,9 +32,9 @@ from ..training.teachers import ensure_teacher, teacher_path
 from ..training.config import TrainConfig
 
 # %% auto #0
-__all__ = ['run_units', 'prepare_caches', 'parse_shard', 'shard_units', 'is_trained', 'finished_part', 'saved_model', 'run_plan',
-           'step_seconds', 'planned_steps', 'budget_text', 'whole_image_side', 'inference_seconds', 'estimate_seconds',
-           'teacher_seconds']
+__all__ = ['run_units', 'prepare_caches', 'parse_shard', 'shard_units', 'is_trained', 'finished_part', 'saved_model',
+           'run_plan', 'step_seconds', 'planned_steps', 'budget_text', 'whole_image_side', 'inference_seconds',
+           'estimate_seconds', 'teacher_seconds']
 
 # %% ../../nbs/13a_running.ipynb #r005
 def _unfinished(c: TrainConfig, f: Path) -> bool:
@@ -207,7 +207,8 @@ def budget_text(cfg: TrainConfig) -> str:
     "A run's training budget as a caption states it: steps × batch × crop pixels, validations, selection, precision."
     steps = planned_steps(cfg)
     return (
-        f"{steps} steps × batch {cfg.batch_size} × {cfg.train_side}² crops at lr {cfg.lr:g} (poly {cfg.poly_power}), "
+        f"{steps} steps × batch {cfg.batch_size} × {cfg.train_side}² crops "
+        f"at lr {cfg.lr:g} (poly {cfg.poly_power}), "
         f"a validation every {steps // cfg.epochs} steps, the best validation DICE kept, {cfg.precision}"
     )
 

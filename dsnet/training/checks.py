@@ -16,9 +16,9 @@ import pandas as pd
 from ..data.metrics import dice
 
 # %% auto #0
-__all__ = ['LAST_FRACTION', 'MIN_GAIN', 'FLOORS', 'FLOOR_MARGIN', 'ALL_FOREGROUND_SEN', 'PPV_MARGIN', 'EMPTY_SHARE', 'CHECKS_KEY',
-           'convergence', 'convergence_of', 'training_foreground', 'threshold_predictions', 'floors', 'pool_floors',
-           'degeneracy', 'split_floors', 'run_data', 'run_checks', 'read_checks', 'flags', 'comparable',
+__all__ = ['LAST_FRACTION', 'MIN_GAIN', 'FLOORS', 'FLOOR_MARGIN', 'ALL_FOREGROUND_SEN', 'PPV_MARGIN', 'EMPTY_SHARE',
+           'CHECKS_KEY', 'convergence', 'convergence_of', 'training_foreground', 'threshold_predictions', 'floors',
+           'pool_floors', 'degeneracy', 'split_floors', 'run_data', 'run_checks', 'read_checks', 'flags', 'comparable',
            'images_over_runs']
 
 # %% ../../nbs/11b_run_checks.ipynb #c005

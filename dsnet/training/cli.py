@@ -16,7 +16,8 @@ from .teachers import ensure_teacher
 from .train import train_folds, train_run, train_seeds, train_seeds_of_folds
 
 # %% auto #0
-__all__ = ['DATA_ROOT_HELP', 'parse_settings', 'parse_seeds', 'train_parser', 'config_from_args', 'main', 'train_sr_main']
+__all__ = ['DATA_ROOT_HELP', 'parse_settings', 'parse_seeds', 'train_parser', 'config_from_args', 'main',
+           'train_sr_main']
 
 # %% ../../nbs/11c_train_cli.ipynb #74e3b140
 def _coerce(cfg_field: dataclasses.Field, text: str):

@@ -21,9 +21,9 @@ from ..data.metrics import dice, mean_std, ppv, sensitivity
 from .config import TrainConfig, side_multiple
 
 # %% auto #0
-__all__ = ['NORMALISATION_KINDS', 'LUNG_WINDOW_INPUT', 'PROMISE_PERCENTILES', 'LEGACY_NORMALISATION', 'SOURCE_NORMALISATION',
-           'CHECKPOINT_FORMAT', 'pad_to_multiple', 'tile_starts', 'predict_probabilities', 'score_images',
-           'mean_std_dict', 'input_normalisation', 'check_normalisation', 'checkpoint_normalisation',
+__all__ = ['NORMALISATION_KINDS', 'LUNG_WINDOW_INPUT', 'PROMISE_PERCENTILES', 'LEGACY_NORMALISATION',
+           'SOURCE_NORMALISATION', 'CHECKPOINT_FORMAT', 'pad_to_multiple', 'tile_starts', 'predict_probabilities',
+           'score_images', 'mean_std_dict', 'input_normalisation', 'check_normalisation', 'checkpoint_normalisation',
            'normalise_values', 'to_training_side', 'network_state', 'save_checkpoint', 'read_checkpoint',
            'load_network_state']
 

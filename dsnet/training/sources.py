@@ -32,9 +32,9 @@ from .config import TrainConfig
 from ..labelling.trimaps import soft_target, soft_mask_from_mask, soft_mask_from_raters
 
 # %% auto #0
-__all__ = ['DATA_LAYOUTS', 'DATASET_FOLDERS', 'SOURCE_NAMES', 'ISBI_BAND', 'SOURCE_LOADERS', 'SOURCE_FIELDS', 'SOURCE_VERSION',
-           'data_root', 'find_dataset', 'fit_side', 'lidc_nodule_cap', 'lidc_slice_arrays', 'source_key',
-           'with_soft_target', 'load_source', 'split_groups', 'RandomCrops', 'training_items']
+__all__ = ['DATA_LAYOUTS', 'DATASET_FOLDERS', 'SOURCE_NAMES', 'ISBI_BAND', 'SOURCE_LOADERS', 'SOURCE_FIELDS',
+           'SOURCE_VERSION', 'data_root', 'find_dataset', 'fit_side', 'lidc_nodule_cap', 'lidc_slice_arrays',
+           'source_key', 'with_soft_target', 'load_source', 'split_groups', 'RandomCrops', 'training_items']
 
 # %% ../../nbs/10b_train_data.ipynb #c005
 def data_root(cfg: TrainConfig) -> Path:

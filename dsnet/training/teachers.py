@@ -33,8 +33,9 @@ from dsnet.training.sources import (
 )
 
 # %% auto #0
-__all__ = ['TEACHER_HELDOUT', 'ISBI_TEACHER_HELDOUT', 'PHANTOM_HELDOUT_SEED', 'TeacherImages', 'teacher_images', 'teacher_name',
-           'teacher_path', 'teacher_quality_path', 'measure_teacher', 'file_sha256', 'exclusive', 'ensure_teacher']
+__all__ = ['TEACHER_HELDOUT', 'ISBI_TEACHER_HELDOUT', 'PHANTOM_HELDOUT_SEED', 'TeacherImages', 'teacher_images',
+           'teacher_name', 'teacher_path', 'teacher_quality_path', 'measure_teacher', 'file_sha256', 'exclusive',
+           'ensure_teacher']
 
 # %% ../../nbs/10d_train_teacher.ipynb #c014
 TEACHER_HELDOUT = 16  # Choice: the most held-out images each teacher is measured on (see the table above)

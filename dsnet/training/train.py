@@ -50,9 +50,9 @@ from dsnet.training.config import (
 )
 
 # %% auto #0
-__all__ = ['THRESHOLDS', 'LOSS_TERMS', 'METRICS', 'epoch_batches', 'steps_per_epoch', 'validation_scores', 'choose_threshold',
-           'TrainingDiverged', 'plot_learning_curve', 'train_run', 'finish_run', 'is_main_process', 'spread_over',
-           'summarize_runs', 'train_folds', 'train_seeds', 'train_seeds_of_folds']
+__all__ = ['THRESHOLDS', 'LOSS_TERMS', 'METRICS', 'epoch_batches', 'steps_per_epoch', 'validation_scores',
+           'choose_threshold', 'TrainingDiverged', 'plot_learning_curve', 'train_run', 'finish_run', 'is_main_process',
+           'spread_over', 'summarize_runs', 'train_folds', 'train_seeds', 'train_seeds_of_folds']
 
 # %% ../../nbs/11_train.ipynb #c005
 THRESHOLDS = tuple(round(0.30 + 0.05 * i, 2) for i in range(9))
