@@ -8,7 +8,7 @@ Every figure is for one side×side crop (batch 1) on the CPU with one thread: th
 of an Adam step on the DICE loss (eq. 2) plus the network's auxiliary loss where it has one. The Table 3 rows take
 their own training step (`dsnet.networks.adversarial.adversarial_step` with their losses: DICE, + Soft Mask L1, + GAN with the
 discriminator's update), with an untrained SR teacher at the profile's sizes. Multiply-adds count convolution and
-linear layers (`dsnet.networks.model.count_macs`) plus MedT's attention products (`dsnet.networks.baselines.baseline_macs`).
+linear layers (`dsnet.networks.size.count_macs`) plus MedT's attention products (`dsnet.networks.baselines.baseline_macs`).
 """
 import argparse
 from pathlib import Path
@@ -22,7 +22,8 @@ from dsnet.networks.adversarial import adversarial_step, dice_loss
 from dsnet.networks.backbone import count_parameters
 from dsnet.networks.baselines import BASELINES, baseline_macs, baseline_names, build_baseline
 from dsnet.core import atomic_path, figures_dir, get_profile
-from dsnet.networks.model import build_discriminator, build_model, forward_time_ms, table3_configs
+from dsnet.networks.model import build_discriminator, build_model, table3_configs
+from dsnet.networks.size import forward_time_ms
 from dsnet.networks.srgan import SRResNet
 
 

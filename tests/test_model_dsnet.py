@@ -7,7 +7,8 @@ import torch
 from dsnet.networks.adversarial import LossConfig, PixelDiscriminator, adversarial_step, dice_loss, discriminator_loss, soft_mask_loss, total_loss
 from dsnet.core import get_profile
 from dsnet.networks.fusion import SDRFM, area_downsample_logits
-from dsnet.networks.model import DSNetConfig, build_discriminator, build_model, count_macs, make_optimizers, table3_configs
+from dsnet.networks.model import DSNetConfig, build_discriminator, build_model, make_optimizers, table3_configs
+from dsnet.networks.size import count_macs
 from dsnet.networks.srgan import SRResNet
 
 TINY = get_profile("quick").replace(width=4, depth=2, cbam_reduction=2, disc_width=4, sr_width=4, sr_blocks=1)

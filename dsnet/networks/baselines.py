@@ -17,7 +17,7 @@ from .baseline_cnns import AttentionUNet, CENet, DeepLabV3Plus, UNet3Plus, UNetP
 from .baseline_infnet_medt import InfNet, MedT
 from .baseline_lidc import CascadedCNN
 from ..core import Profile, get_profile
-from .model import count_macs, forward_time_ms
+from .size import count_macs, forward_time_ms
 
 # %% auto #0
 __all__ = ['SCRATCH', 'BASELINES', 'QUOTED', 'BaselineInfo', 'QuotedMethod', 'baseline_names', 'build_baseline',
@@ -256,7 +256,7 @@ def build_baseline(
 
 # %% ../../nbs/12_baselines.ipynb #c014
 def baseline_macs(model: nn.Module, example: Tensor) -> int:
-    "Multiply-adds of one forward pass: `dsnet.networks.model.count_macs` plus the attention products of MedT."
+    "Multiply-adds of one forward pass: `dsnet.networks.size.count_macs` plus the attention products of MedT."
     total = count_macs(model, example)["total"]
     return total + int(getattr(model, "last_attention_macs", 0))
 

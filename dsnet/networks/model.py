@@ -8,11 +8,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import statistics
-import time
 from dataclasses import dataclass
 
-import pandas as pd
 import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
@@ -26,18 +23,15 @@ from dsnet.networks.backbone import (
     ImprovedBackbone,
     build_backbone,
     check_image_batch,
-    count_parameters,
 )
 from .drawing import Block, Graph, draw_graph, layer_text
 from ..core import Profile, get_profile
 from .fusion import FUSIONS, INTERPOLATIONS, RESOLUTIONS, SDRFM, area_downsample_logits, build_fusion
-from .srgan import SRResNet
 from .teacher import FrozenTeacher, load_teacher
 
 # %% auto #0
 __all__ = ['DSNetConfig', 'as_frozen_teacher', 'DSNet', 'build_model', 'build_discriminator', 'make_optimizers',
-           'dsnet_graph', 'figure3', 'load_teacher_for', 'table3_configs', 'count_macs', 'forward_time_ms',
-           'variants_table']
+           'dsnet_graph', 'figure3', 'load_teacher_for', 'table3_configs']
 
 # %% ../../nbs/10_dsnet.ipynb #c005
 @dataclass(frozen=True)
@@ -349,108 +343,3 @@ def table3_configs(profile: Profile | None = None, **changes) -> dict[str, DSNet
         "+ Soft Mask loss": base.replace(backbone="improved", detail="sdrfm", soft_loss=True, gan_loss=False),
         "+ GAN loss (DSNet)": base.replace(backbone="improved", detail="sdrfm", soft_loss=True, gan_loss=True),
     }
-
-# %% ../../nbs/10_dsnet.ipynb #c021
-def count_macs(model: nn.Module, example: Tensor) -> dict[str, int]:
-    """Multiply-adds of one forward pass of `model` on `example`, per top-level child and in total.
-
-    Counts Conv2d, ConvTranspose2d and Linear layers (biases left out). Run on the `meta` device to count for free.
-    Returns: {child name: MACs, ..., "total": MACs}.
-    """
-    counts: dict[str, int] = {}
-    handles = []
-
-    def hook(name: str):
-        def count(module: nn.Module, inputs: tuple, output: Tensor) -> None:
-            if isinstance(module, nn.Conv2d):
-                k = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
-                macs = output.numel() * k
-            elif isinstance(module, nn.ConvTranspose2d):
-                k = module.out_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
-                macs = inputs[0].numel() * k
-            else:
-                macs = output.numel() * module.in_features
-            top = name.split(".")[0]
-            counts[top] = counts.get(top, 0) + macs
-
-        return count
-
-    for name, module in model.named_modules():
-        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            handles.append(module.register_forward_hook(hook(name)))
-    try:
-        with torch.no_grad():
-            model(example)
-    finally:
-        for h in handles:
-            h.remove()
-    return {**counts, "total": sum(counts.values())}
-
-
-def forward_time_ms(model: nn.Module, example: Tensor, repeats: int = 15) -> float:
-    "Median wall time (ms) of `repeats` forward passes without gradients, after one warm-up pass."
-    model.eval()
-    times = []
-    with torch.no_grad():
-        model(example)
-        for _ in range(repeats):
-            start = time.perf_counter()
-            model(example)
-            times.append(1000 * (time.perf_counter() - start))
-    return statistics.median(times)
-
-# %% ../../nbs/10_dsnet.ipynb #c024
-def variants_table(
-    profile: Profile | None = None,
-    side: int = 64,
-    repeats: int | None = None,
-    rows: tuple[str, ...] | None = None,
-    **changes,
-) -> pd.DataFrame:
-    """Size and speed of the Table 3 rows: trainable, teacher and discriminator parameters, multiply-adds and the median
-    CPU forward time (batch 1, one thread) of a `side`×`side` crop at the sizes of `profile`, and the parameters and
-    multiply-adds at the `paper` sizes (counted on the meta device). The teacher is an untrained `SRResNet`.
-
-    Args:
-        profile: sizes (default `get_profile()`); `repeats` defaults to its `bench_repeats`.
-        rows: the Table 3 row names to measure (default all); `changes` go to every `DSNetConfig` (e.g. `resolution`).
-    """
-    profile, paper = profile or get_profile(), get_profile("paper")
-    records, threads = [], torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        for (name, c), c_paper in zip(
-            table3_configs(profile, **changes).items(), table3_configs(paper, **changes).values()
-        ):
-            if rows is not None and name not in rows:
-                continue
-            m = build_model(
-                c, SRResNet(1, profile.sr_width, profile.sr_blocks, profile.sr_scale) if c.needs_teacher else None
-            )
-            with torch.device("meta"):
-                m_paper = build_model(
-                    c_paper, SRResNet(1, paper.sr_width, paper.sr_blocks, paper.sr_scale) if c.needs_teacher else None
-                )
-            disc = build_discriminator(c)
-            x = torch.randn(1, 1, side, side)
-            macs, macs_paper = count_macs(m, x), count_macs(m_paper, torch.empty(1, 1, side, side, device="meta"))
-            records.append(
-                {
-                    "variant": name,
-                    "backbone": c.backbone,
-                    "detail": c.detail,
-                    "resolution": c.resolution if c.needs_teacher else "label",
-                    "losses": "+".join(["dice"] + ["soft"] * c.soft_loss + ["gan"] * c.gan_loss),
-                    "params": count_parameters(m),
-                    "teacher_params": count_parameters(m, False) - count_parameters(m),
-                    "disc_params": count_parameters(disc) if disc else 0,
-                    "MMACs": macs["total"] / 1e6,
-                    "teacher_MMACs": macs.get("teacher", 0) / 1e6,
-                    "cpu_ms": forward_time_ms(m, x, repeats or profile.bench_repeats),
-                    "paper_params": count_parameters(m_paper),
-                    "paper_GMACs": macs_paper["total"] / 1e9,
-                }
-            )
-    finally:
-        torch.set_num_threads(threads)
-    return pd.DataFrame(records)
