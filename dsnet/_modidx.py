@@ -1625,6 +1625,15 @@ d = {
         'dsnet.training.config.settings_table': ('train_config.html#settings_table', 'dsnet/training/config.py'),
         'dsnet.training.config.side_multiple': ('train_config.html#side_multiple', 'dsnet/training/config.py'),
     },
+    'dsnet.training.evaluate': {
+        'dsnet.training.evaluate.evaluate_folders': (
+            'predict_evaluate.html#evaluate_folders',
+            'dsnet/training/evaluate.py',
+        ),
+        'dsnet.training.evaluate.evaluate_main': ('predict_evaluate.html#evaluate_main', 'dsnet/training/evaluate.py'),
+        'dsnet.training.evaluate.mask_files': ('predict_evaluate.html#mask_files', 'dsnet/training/evaluate.py'),
+        'dsnet.training.evaluate.read_mask': ('predict_evaluate.html#read_mask', 'dsnet/training/evaluate.py'),
+    },
     'dsnet.training.inference': {
         'dsnet.training.inference.check_normalisation': (
             'inference.html#check_normalisation',
@@ -1662,14 +1671,11 @@ d = {
             'dsnet/training/predict.py',
         ),
         'dsnet.training.predict._sitk_reason': ('predict.html#_sitk_reason', 'dsnet/training/predict.py'),
-        'dsnet.training.predict.evaluate_folders': ('predict.html#evaluate_folders', 'dsnet/training/predict.py'),
-        'dsnet.training.predict.evaluate_main': ('predict.html#evaluate_main', 'dsnet/training/predict.py'),
         'dsnet.training.predict.finished_output': ('predict.html#finished_output', 'dsnet/training/predict.py'),
         'dsnet.training.predict.input_name': ('predict.html#input_name', 'dsnet/training/predict.py'),
         'dsnet.training.predict.input_suffix': ('predict.html#input_suffix', 'dsnet/training/predict.py'),
         'dsnet.training.predict.list_inputs': ('predict.html#list_inputs', 'dsnet/training/predict.py'),
         'dsnet.training.predict.load_model': ('predict.html#load_model', 'dsnet/training/predict.py'),
-        'dsnet.training.predict.mask_files': ('predict.html#mask_files', 'dsnet/training/predict.py'),
         'dsnet.training.predict.predict_file': ('predict.html#predict_file', 'dsnet/training/predict.py'),
         'dsnet.training.predict.predict_folder': ('predict.html#predict_folder', 'dsnet/training/predict.py'),
         'dsnet.training.predict.predict_image': ('predict.html#predict_image', 'dsnet/training/predict.py'),
@@ -1677,7 +1683,6 @@ d = {
         'dsnet.training.predict.predict_slices': ('predict.html#predict_slices', 'dsnet/training/predict.py'),
         'dsnet.training.predict.read_input_image': ('predict.html#read_input_image', 'dsnet/training/predict.py'),
         'dsnet.training.predict.read_input_volume': ('predict.html#read_input_volume', 'dsnet/training/predict.py'),
-        'dsnet.training.predict.read_mask': ('predict.html#read_mask', 'dsnet/training/predict.py'),
         'dsnet.training.predict.read_volume': ('predict.html#read_volume', 'dsnet/training/predict.py'),
         'dsnet.training.predict.run_threshold': ('predict.html#run_threshold', 'dsnet/training/predict.py'),
         'dsnet.training.predict.write_prediction': ('predict.html#write_prediction', 'dsnet/training/predict.py'),

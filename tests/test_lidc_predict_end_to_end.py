@@ -14,7 +14,8 @@ import pytest
 from dsnet.core import shared_data_dir
 from dsnet.training.cli import main as train_main
 from dsnet.training.config import TrainConfig
-from dsnet.training.predict import evaluate_main, predict_main
+from dsnet.training.evaluate import evaluate_main
+from dsnet.training.predict import predict_main
 from dsnet.training.sources import load_source
 
 pytestmark = pytest.mark.skipif(

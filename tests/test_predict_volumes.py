@@ -250,7 +250,7 @@ def test_the_installed_command(tmp_path):
 
 def test_evaluate_volumes(tmp_path, capsys):
     "dsnet-evaluate on volumes: NAME_mask.mhd against PROMISE12's NAME_segmentation.mhd, one 3-D DICE per case."
-    from dsnet.training.predict import evaluate_main
+    from dsnet.training.evaluate import evaluate_main
     truth, pred = tmp_path / "truth", tmp_path / "pred"; truth.mkdir(); pred.mkdir()
     seg = np.zeros((3, 8, 8), np.uint8); seg[1, 2:6, 2:6] = 1                             # 16 voxels
     found = np.zeros((3, 8, 8), np.uint8); found[1, 2:6, 2:4] = 1; found[2, 0, :4] = 1     # 8 of them and 4 others
