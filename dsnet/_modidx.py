@@ -1351,6 +1351,10 @@ d = {
             'reproduce.html#_role_partial',
             'dsnet/reproduction/reproduce.py',
         ),
+        'dsnet.reproduction.reproduce._sampled_rows': (
+            'reproduce.html#_sampled_rows',
+            'dsnet/reproduction/reproduce.py',
+        ),
         'dsnet.reproduction.reproduce._table4_summary': (
             'reproduce.html#_table4_summary',
             'dsnet/reproduction/reproduce.py',
