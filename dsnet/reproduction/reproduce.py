@@ -228,7 +228,7 @@ def _table4_summary(frame: pd.DataFrame, lnsm: str = "LNSM") -> list[dict]:
                 "DICE paper": f"{paper:.2f}",
                 "DICE ours": f"{ours:.2f}",
                 "diff": f"{ours - paper:+.2f}",
-                "note": "; ".join(sorted(set(part["data"])) + ([LNSM_DSNET_NOTE.format(lnsm)] if "DSNet" in label else [])),
+                "note": "; ".join(sorted(set(part["data"])) + [LNSM_DSNET_NOTE.format(lnsm)] * ("DSNet" in label)),
             }
         )
     return rows
