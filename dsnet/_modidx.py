@@ -1067,6 +1067,10 @@ d = {
             'table3_isbi.html#targets_table',
             'dsnet/reproduction/ablation.py',
         ),
+        'dsnet.reproduction.ablation.threshold_table': (
+            'table3_isbi.html#threshold_table',
+            'dsnet/reproduction/ablation.py',
+        ),
     },
     'dsnet.reproduction.comparison': {
         'dsnet.reproduction.comparison._flag_text': ('comparison.html#_flag_text', 'dsnet/reproduction/comparison.py'),

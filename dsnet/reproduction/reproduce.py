@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from .ablation import TARGETS_NOTE, build_ablation, targets_table
+from .ablation import THRESHOLD_NOTE, TARGETS_NOTE, build_ablation, targets_table, threshold_table
 from .comparison import markdown
 from ..core import PROFILES, figures_dir, get_profile, markdown_table, write_text_atomic
 from .doctors import CONSENSUS, DSNET, READERS
@@ -411,6 +411,9 @@ def write_report(
     targets = targets_table(profile, data) if data else pd.DataFrame()
     if len(targets):
         lines += ["## Eq. (3)'s targets against the scored truth", "", TARGETS_NOTE, "", markdown(targets), ""]
+    thresholds = threshold_table(runs_root(profile) / "analysis")
+    if len(thresholds):
+        lines += ["## The threshold chosen on validation (post-hoc)", "", THRESHOLD_NOTE, "", markdown(thresholds), ""]
     if notes:
         lines += ["## Not run", ""] + [f"- {n}" for n in dict.fromkeys(notes)] + [""]  # each reason once
     if log:
