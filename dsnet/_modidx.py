@@ -1349,20 +1349,32 @@ d = {
         ),
         'dsnet.reproduction.figures.trained': ('figures.html#trained', 'dsnet/reproduction/figures.py'),
     },
+    'dsnet.reproduction.glance': {
+        'dsnet.reproduction.glance._role_flags': ('reproduce_glance.html#_role_flags', 'dsnet/reproduction/glance.py'),
+        'dsnet.reproduction.glance._role_partial': (
+            'reproduce_glance.html#_role_partial',
+            'dsnet/reproduction/glance.py',
+        ),
+        'dsnet.reproduction.glance._sampled_rows': (
+            'reproduce_glance.html#_sampled_rows',
+            'dsnet/reproduction/glance.py',
+        ),
+        'dsnet.reproduction.glance._table4_summary': (
+            'reproduce_glance.html#_table4_summary',
+            'dsnet/reproduction/glance.py',
+        ),
+        'dsnet.reproduction.glance.mean_part': ('reproduce_glance.html#mean_part', 'dsnet/reproduction/glance.py'),
+        'dsnet.reproduction.glance.summary_frame': (
+            'reproduce_glance.html#summary_frame',
+            'dsnet/reproduction/glance.py',
+        ),
+        'dsnet.reproduction.glance.table_meta': ('reproduce_glance.html#table_meta', 'dsnet/reproduction/glance.py'),
+        'dsnet.reproduction.glance.write_summary': (
+            'reproduce_glance.html#write_summary',
+            'dsnet/reproduction/glance.py',
+        ),
+    },
     'dsnet.reproduction.reproduce': {
-        'dsnet.reproduction.reproduce._role_flags': ('reproduce.html#_role_flags', 'dsnet/reproduction/reproduce.py'),
-        'dsnet.reproduction.reproduce._role_partial': (
-            'reproduce.html#_role_partial',
-            'dsnet/reproduction/reproduce.py',
-        ),
-        'dsnet.reproduction.reproduce._sampled_rows': (
-            'reproduce.html#_sampled_rows',
-            'dsnet/reproduction/reproduce.py',
-        ),
-        'dsnet.reproduction.reproduce._table4_summary': (
-            'reproduce.html#_table4_summary',
-            'dsnet/reproduction/reproduce.py',
-        ),
         'dsnet.reproduction.reproduce.draw_figures': ('reproduce.html#draw_figures', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.finish_report': (
             'reproduce.html#finish_report',
@@ -1379,16 +1391,10 @@ d = {
         ),
         'dsnet.reproduction.reproduce.machine': ('reproduce.html#machine', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.main': ('reproduce.html#main', 'dsnet/reproduction/reproduce.py'),
-        'dsnet.reproduction.reproduce.mean_part': ('reproduce.html#mean_part', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.only_methods': ('reproduce.html#only_methods', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.part_title': ('reproduce.html#part_title', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.reproduce': ('reproduce.html#reproduce', 'dsnet/reproduction/reproduce.py'),
-        'dsnet.reproduction.reproduce.summary_frame': (
-            'reproduce.html#summary_frame',
-            'dsnet/reproduction/reproduce.py',
-        ),
         'dsnet.reproduction.reproduce.table4_part': ('reproduce.html#table4_part', 'dsnet/reproduction/reproduce.py'),
-        'dsnet.reproduction.reproduce.table_meta': ('reproduce.html#table_meta', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.teacher_table': (
             'reproduce.html#teacher_table',
             'dsnet/reproduction/reproduce.py',
@@ -1406,10 +1412,6 @@ d = {
             'dsnet/reproduction/reproduce.py',
         ),
         'dsnet.reproduction.reproduce.write_report': ('reproduce.html#write_report', 'dsnet/reproduction/reproduce.py'),
-        'dsnet.reproduction.reproduce.write_summary': (
-            'reproduce.html#write_summary',
-            'dsnet/reproduction/reproduce.py',
-        ),
     },
     'dsnet.reproduction.running': {
         'dsnet.reproduction.running._median_seconds': ('running.html#_median_seconds', 'dsnet/reproduction/running.py'),

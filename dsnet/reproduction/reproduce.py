@@ -10,7 +10,6 @@ import datetime
 import json
 import os
 import platform
-import re
 import sys
 import time
 from collections import Counter
@@ -22,10 +21,9 @@ import torch
 from .ablation import THRESHOLD_NOTE, TARGETS_NOTE, build_ablation, targets_table, threshold_table
 from .comparison import markdown
 from ..core import PROFILES, figures_dir, get_profile, markdown_table, write_text_atomic
-from .doctors import CONSENSUS, DSNET, READERS
+from .glance import write_summary
 from dsnet.reproduction.experiments import (
     ABLATION,
-    DATA_NAMES,
     TABLES,
     choose_data,
     distinct_configs,
@@ -41,10 +39,9 @@ from .tables import build_table
 from ..training.config import TrainConfig
 
 # %% auto #0
-__all__ = ['FIGURES', 'PARTS', 'SUMMARY_COLUMNS', 'SYNTHETIC_NOTE', 'LNSM_DSNET_NOTE', 'TEACHER_NOTE', 'machine',
-           'only_methods', 'keep_teacher_records', 'teacher_users', 'teacher_table', 'unrecorded_teachers', 'hours',
-           'training_seconds', 'lidc_slice_set', 'table4_part', 'mean_part', 'table_meta', 'summary_frame',
-           'write_summary', 'part_title', 'write_report', 'draw_figures', 'reproduce', 'finish_report', 'main']
+__all__ = ['FIGURES', 'PARTS', 'TEACHER_NOTE', 'machine', 'only_methods', 'keep_teacher_records', 'teacher_users',
+           'teacher_table', 'unrecorded_teachers', 'hours', 'training_seconds', 'lidc_slice_set', 'table4_part',
+           'part_title', 'write_report', 'draw_figures', 'reproduce', 'finish_report', 'main']
 
 # %% ../../nbs/26_reproduce.ipynb #c005
 FIGURES = "figures"
@@ -190,162 +187,6 @@ def table4_part(
         note = f"the DSNet of Table 1 (run {shown_path(folder)})"
         sampled_slice_part(profile, data, slices, lambda x: predict_probabilities(model, x), note)
     return {"caption": frame.attrs["caption"], "path": figures_dir(get_profile(profile)) / "table4.md"}
-
-# %% ../../nbs/26_reproduce.ipynb #c007
-SUMMARY_COLUMNS = {  # table: [(the data role, the column prefix in tableN.csv, the column of its flags)]
-    "table1": [("lnsm", "DICE", "flags")],
-    "table2": [("lidc", "DICE", "flags")],
-    "table3": [("lnsm", "LNSM DICE", "flags"), ("lidc", "LIDC DICE", "flags")],
-    "table5": [("isbi", "ISBI DICE", "ISBI flags"), ("promise", "PROMISE DICE", "PROMISE flags")],
-}
-SYNTHETIC_NOTE = "synthetic data: not comparable with the paper's real-data number"
-
-
-def mean_part(cell: str) -> str:
-    "`87.88 ± 1.10` → `87.88` (a table cell's mean; `—` stays)."
-    return str(cell).split("±")[0].strip()
-
-
-def _table4_summary(frame: pd.DataFrame, lnsm: str = "LNSM") -> list[dict]:
-    "Four means of Table 4 (see above), from `table4.csv`; `lnsm`: the label of the data its DSNet was trained on."
-    groups = {
-        "reader pairs (mean of 6)": lambda r, c: r in READERS and c in READERS,
-        "readers vs 50 % consensus (mean of 4)": lambda r, c: r in READERS and c == CONSENSUS,
-        "DSNet vs readers (mean of 4)": lambda r, c: r in READERS and c == DSNET,
-        "DSNet vs 50 % consensus": lambda r, c: r == CONSENSUS and c == DSNET,
-    }
-    rows = []
-    for label, keep in groups.items():
-        part = frame[[keep(r, c) for r, c in zip(frame["row"], frame["column"])]]
-        if part.empty:
-            continue
-        paper, ours = part["paper"].astype(float).mean(), part["ours"].astype(float).mean()
-        rows.append(
-            {
-                "table": "4",
-                "data": "LIDC readers",
-                "method": label,
-                "DICE paper": f"{paper:.2f}",
-                "DICE ours": f"{ours:.2f}",
-                "diff": f"{ours - paper:+.2f}",
-                "note": "; ".join(sorted(set(part["data"])) + [LNSM_DSNET_NOTE.format(lnsm)] * ("DSNet" in label)),
-            }
-        )
-    return rows
-
-
-LNSM_DSNET_NOTE = "DSNet trained on Table 1's {} data and applied without retraining (the paper's setting)"
-
-
-def _sampled_rows(out: Path) -> list[dict]:
-    """Beyond the paper, from `table4_sampled.csv`: each model trained on the LIDC folds against the consensus on each
-    nodule's sampled slice, with the readers on the same slices in its note; [] when that table is not written."""
-    f = out / "table4_sampled.csv"
-    if not f.is_file():
-        return []
-    frame = pd.read_csv(f, dtype=str, keep_default_na=False)
-    frame["mean"] = frame["DICE (%)"].map(lambda v: float(mean_part(v)))
-    readers = frame.loc[frame["who"].isin(READERS), "mean"].mean()
-    pairs = frame.loc[frame["who"] == "reader pairs", "DICE (%)"].map(mean_part).tolist()
-    same = f"readers vs the consensus on the same slices {readers:.2f} (mean of 4; each reader is part of it)"
-    same += f", reader pairs {pairs[0]}" if pairs else ""
-    return [
-        {
-            "table": "4",
-            "data": "LIDC readers",
-            "method": f"{r['who']} vs 50 % consensus, sampled slice",
-            "DICE paper": "—",
-            "DICE ours": f"{r['mean']:.2f}",
-            "diff": "—",
-            "note": f"beyond the paper: {r['nodules']} nodules, each by the fold that tests it; {same}",
-        }
-        for _, r in frame[frame["who"].str.endswith("(LIDC folds)")].iterrows()
-    ]
-
-
-def table_meta(out: Path, name: str) -> dict:
-    """The data labels of a written table (`<name>.json`, see `dsnet.reproduction.comparison.write_table`); for a
-    table written before those files, read from its caption ("synthetic lnsm")."""
-    if (out / f"{name}.json").is_file():
-        return json.loads((out / f"{name}.json").read_text())
-    caption = (out / f"{name}.md").read_text() if (out / f"{name}.md").is_file() else ""
-    synthetic = {role: f"synthetic {role}" in caption for role in DATA_NAMES}
-    labels = {role: DATA_NAMES[role] + (" (synthetic)" if synthetic[role] else "") for role in DATA_NAMES}
-    return {"data": {role: {"label": labels[role], "synthetic": synthetic[role]} for role in DATA_NAMES}}
-
-
-def _role_flags(text: str, name: str, role: str) -> str:
-    'The flags of one role in a flags cell (Table 3 holds both: "LNSM: …; LIDC: …").'
-    if name != "table3" or "; LIDC: " not in text:
-        return text
-    lnsm, lidc = text.split("; LIDC: ", 1)
-    return lnsm.removeprefix("LNSM: ") if role == "lnsm" else lidc
-
-
-def _role_partial(text: str, name: str, role: str) -> str:
-    'How many of its seeds a row holds when not all ("1 of 3 seeds finished"), from its note cell; "" when all.'
-    found = re.search(r"\d+ of \d+ seeds finished", _role_flags(text, name, role))
-    return found.group(0) if found else ""
-
-
-def summary_frame(profile: str, out: Path | None = None) -> pd.DataFrame:
-    "The at-a-glance table of `profile` (see above) from the tables written in `out`; empty when there is none."
-    out, rows = out or figures_dir(get_profile(profile)), []
-    for name in TABLES:
-        f = out / f"{name}.csv"
-        if not f.is_file():
-            continue
-        frame = pd.read_csv(f, dtype=str, keep_default_na=False)
-        if name == "table4":
-            lnsm = table_meta(out, "table1")["data"]["lnsm"]["label"]
-            rows += _table4_summary(frame, lnsm) + _sampled_rows(out)
-            continue
-        meta = table_meta(out, name)["data"]
-        for role, col, flag_col in SUMMARY_COLUMNS.get(name, []):
-            if f"{col} ours" not in frame:
-                continue
-            label = meta.get(role, {}).get("label", DATA_NAMES[role])
-            synthetic = meta.get(role, {}).get("synthetic", False)
-            for _, r in frame.iterrows():
-                if mean_part(r[f"{col} ours"]) in ("—", ""):
-                    continue
-                notes = [SYNTHETIC_NOTE] if synthetic else []
-                flags = _role_flags(r.get(flag_col, ""), name, role)
-                if flags not in ("", "ok"):
-                    notes.append(f"flags: {flags}")
-                partial = _role_partial(r.get(flag_col.replace("flags", "note"), ""), name, role)
-                if partial:
-                    notes.append(f"partial: {partial}")
-                if name == "table5":
-                    ppv = col.replace("DICE", "PPV")
-                    ours = mean_part(r[ppv + " ours"])
-                    notes.append(f"PPV: paper {r[ppv + ' paper']}, ours {ours} ({r[ppv + ' diff']})")
-                rows.append(
-                    {
-                        "table": name.removeprefix("table"),
-                        "data": label,
-                        "method": r["method"],
-                        "DICE paper": mean_part(r[f"{col} paper"]),
-                        "DICE ours": mean_part(r[f"{col} ours"]),
-                        "diff": "—" if synthetic else r[f"{col} diff"],
-                        "note": "; ".join(notes),
-                    }
-                )
-    return pd.DataFrame(rows, columns=["table", "data", "method", "DICE paper", "DICE ours", "diff", "note"])
-
-
-def write_summary(profile: str, made: str = "") -> Path | None:
-    "`figures/<profile>/summary.md` (see above; `made`: where and how long), atomically; None when no table exists yet."
-    frame = summary_frame(profile)
-    if frame.empty:
-        return None
-    head = (
-        f"**DSNet reproduction at a glance** (profile `{profile}`; DICE %, the paper's mean and ours; diff = ours − "
-        f'paper in points, "—" for synthetic data, which is not the paper\'s data; flags of our runs in the note; '
-        f"the full tables with SEN, PPV, spreads, floors and paired tests are in `figures/{profile}/REPORT.md`). "
-        f"{made}"
-    ).strip()
-    return write_text_atomic(figures_dir(get_profile(profile)) / "summary.md", head + "\n\n" + markdown(frame) + "\n")
 
 # %% ../../nbs/26_reproduce.ipynb #c010
 TEACHER_NOTE = (
