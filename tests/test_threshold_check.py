@@ -31,6 +31,12 @@ def test_threshold_check_on_a_tiny_run(tmp_path):
     row = pd.read_csv(tmp_path / "out.csv").iloc[0]
     assert row["run"] == "unet" and row["seed"] == cfg.seed and row["chosen"] in THRESHOLDS
     assert abs(row["dice at own"] - 100 * summary["dice"]["mean"]) < 0.01
+    earlier = dict(row) | {"run": "dsnet", "fold": 0}  # checked on another machine: its checkpoint is not here
+    pd.DataFrame([earlier, dict(row) | {"dice at own": -1.0}]).to_csv(tmp_path / "out.csv", index=False)
+    assert tool.main([str(tmp_path / "lnsm"), "--out", str(tmp_path / "out.csv")]) == 0
+    merged = pd.read_csv(tmp_path / "out.csv")
+    assert list(merged["run"]) == ["dsnet", "unet"]  # the earlier run kept, this one's stale row replaced
+    assert abs(merged["dice at own"].iloc[1] - 100 * summary["dice"]["mean"]) < 0.01
     assert tool.main([str(tmp_path / "lnsm"), "--models", "dsnet"]) == 1  # nothing of that name
     changed = json.loads((run / "summary.json").read_text())
     changed["dice"]["mean"] -= 0.01  # one point lower than the run scores

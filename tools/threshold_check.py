@@ -11,7 +11,8 @@ scored against (eq. (3)'s alpha falls below 0.5 at the border), so a row trained
    python tools/threshold_check.py results/cpu/lidc --out FILE.csv  # default: results/<profile>/analysis/
                                                                      #   threshold-check-<data>.csv
 
-Writes one row a run (atomically) and prints the mean per method and seed."""
+Writes one row a run (atomically; the rows of runs checked earlier, whose checkpoints may be on another machine, are
+kept unless checked again) and prints the mean per method and seed."""
 import argparse
 import json
 import sys
@@ -58,6 +59,19 @@ def check_run(folder: Path) -> dict:
     return row
 
 
+KEY = ["run", "seed", "fold"]
+
+
+def merge_rows(out: Path, rows: list[dict]) -> pd.DataFrame:
+    "The rows of this check, and those already in `out` for the runs it did not check again (sorted by run, seed, fold)."
+    new = pd.DataFrame(rows)
+    if not out.is_file():
+        return new.sort_values(KEY, ignore_index=True)
+    old = pd.read_csv(out)
+    kept = old[~old.set_index(KEY).index.isin(new.set_index(KEY).index)]
+    return pd.concat([kept, new], ignore_index=True).sort_values(KEY, ignore_index=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("root", help="a results folder of one data set, e.g. results/cpu/lidc")
@@ -74,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     rows = [check_run(f) for f in folders]
     out = Path(args.out or root.parent / "analysis" / f"threshold-check-{root.name}.csv")
-    write_csv_atomic(out, rows)
-    frame = pd.DataFrame(rows)
+    frame = merge_rows(out, rows)
+    write_csv_atomic(out, frame.to_dict("records"))
     columns = ["chosen", "dice at own", "dice at chosen", "sen at own", "sen at chosen"]
     print(frame.groupby(["run", "seed"])[columns].mean().round(2).to_string())
-    print(f"threshold_check: {len(rows)} runs -> {out}")
+    print(f"threshold_check: {len(rows)} runs checked, {len(frame)} in {out}")
     return 0
 
 
