@@ -1385,6 +1385,10 @@ d = {
             'reproduce.html#keep_teacher_records',
             'dsnet/reproduction/reproduce.py',
         ),
+        'dsnet.reproduction.reproduce.kept_from_earlier': (
+            'reproduce.html#kept_from_earlier',
+            'dsnet/reproduction/reproduce.py',
+        ),
         'dsnet.reproduction.reproduce.lidc_slice_set': (
             'reproduce.html#lidc_slice_set',
             'dsnet/reproduction/reproduce.py',

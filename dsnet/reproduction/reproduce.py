@@ -39,9 +39,10 @@ from .tables import build_table
 from ..training.config import TrainConfig
 
 # %% auto #0
-__all__ = ['FIGURES', 'PARTS', 'TEACHER_NOTE', 'machine', 'only_methods', 'keep_teacher_records', 'teacher_users',
-           'teacher_table', 'unrecorded_teachers', 'hours', 'training_seconds', 'lidc_slice_set', 'table4_part',
-           'part_title', 'write_report', 'draw_figures', 'reproduce', 'finish_report', 'main']
+__all__ = ['FIGURES', 'PARTS', 'TEACHER_NOTE', 'KEPT_NOTE', 'machine', 'only_methods', 'keep_teacher_records',
+           'teacher_users', 'teacher_table', 'unrecorded_teachers', 'hours', 'training_seconds', 'lidc_slice_set',
+           'table4_part', 'part_title', 'write_report', 'kept_from_earlier', 'draw_figures', 'reproduce',
+           'finish_report', 'main']
 
 # %% ../../nbs/26_reproduce.ipynb #c005
 FIGURES = "figures"
@@ -262,6 +263,18 @@ def write_report(
     return write_text_atomic(out / "REPORT.md", "\n".join(lines))
 
 
+KEPT_NOTE = (
+    "kept from an earlier build of this report: its run is finished and unchanged, but the checkpoint that drew it "
+    "is on the machine that trained it"
+)
+
+
+def kept_from_earlier(path: Path, missing: LookupError) -> bool:
+    """True when `path`, a figure or table an earlier build drew from a finished run, is there and `missing` says only
+    that run's checkpoint is not (a report rebuilt `--from-results` on another machine keeps it, and says so)."""
+    return path.is_file() and "checkpoint" in str(missing)
+
+
 def draw_figures(profile: str, data_root: str | None, notes: list, train: bool = True) -> dict:
     """The paper's figures (`dsnet.reproduction.figures.make_figures`); with `train=False` each one from finished runs
     only, a figure whose run is not finished skipped with the reason."""
@@ -274,7 +287,9 @@ def draw_figures(profile: str, data_root: str | None, notes: list, train: bool =
         try:
             drawn |= make_figures(profile, (name,), data_root, notes, train=False)
         except LookupError as missing:
-            drawn[name] = f"skipped: {missing}"
+            earlier = figures_dir(get_profile(profile)) / FIGURE_FILES[name]
+            kept = kept_from_earlier(earlier, missing)
+            drawn[name] = f"![{name}]({earlier.name}) ({KEPT_NOTE})" if kept else f"skipped: {missing}"
     return drawn
 
 
@@ -367,7 +382,9 @@ def finish_report(
             try:
                 table4_part(profile, data, progress, data_root, train=train)
             except LookupError as missing:
-                notes.append(f"table4 (the DSNet of Table 1): {missing}")
+                kept = kept_from_earlier(figures_dir(get_profile(profile)) / "table4.md", missing)
+                said = f"; Table 4 is {KEPT_NOTE}" if kept else ""
+                notes.append(f"table4 (the DSNet of Table 1): {missing}{said}")
         elif name == ABLATION:
             build_ablation(profile, data, jobs, progress, train=train)
     figures = None
