@@ -264,8 +264,8 @@ def write_report(
 
 
 KEPT_NOTE = (
-    "kept from an earlier build of this report: its run is finished and unchanged, but the checkpoint that drew it "
-    "is on the machine that trained it"
+    "kept from an earlier build of this report: its run is finished, but the checkpoint it was drawn with is on the "
+    "machine that trained it (dsnet-reproduce without --from-results retrains that run and redraws it)"
 )
 
 
@@ -277,7 +277,8 @@ def kept_from_earlier(path: Path, missing: LookupError) -> bool:
 
 def draw_figures(profile: str, data_root: str | None, notes: list, train: bool = True) -> dict:
     """The paper's figures (`dsnet.reproduction.figures.make_figures`); with `train=False` each one from finished runs
-    only, a figure whose run is not finished skipped with the reason."""
+    only: a figure whose run is not finished skipped with the reason, one whose checkpoint only is missing kept from
+    an earlier build (`kept_from_earlier`)."""
     from dsnet.reproduction.figures import FIGURE_FILES, make_figures
 
     if train:
