@@ -93,10 +93,12 @@ def threshold_table(folder) -> pd.DataFrame:
     runs = pd.concat(frames, ignore_index=True)
     runs["gain"] = runs["dice at chosen"] - runs["dice at own"]
     columns = ["chosen", "dice at own", "dice at chosen", "gain", "sen at own", "sen at chosen"]
-    table = runs.groupby(["data", "run", "seed"], sort=False)[columns].mean().reset_index()
-    table[columns] = table[columns].map("{:.2f}".format)
-    table["gain"] = runs.groupby(["data", "run", "seed"], sort=False)["gain"].mean().map("{:+.2f}".format).to_numpy()
-    table.insert(3, "runs", runs.groupby(["data", "run", "seed"], sort=False).size().to_numpy())
+    groups = runs.groupby(["data", "run", "seed"], sort=False)
+    table = groups[columns].mean().reset_index()
+    plain = [c for c in columns if c != "gain"]
+    table[plain] = table[plain].map("{:.2f}".format)
+    table["gain"] = table["gain"].map("{:+.2f}".format)
+    table.insert(3, "runs", groups.size().to_numpy())
     names = {"chosen": "threshold chosen (mean)", "dice at own": "DICE at 0.5", "dice at chosen": "DICE at chosen"}
     names |= {"gain": "DICE gain", "sen at own": "SEN at 0.5", "sen at chosen": "SEN at chosen", "run": "method"}
     return table.rename(columns=names)
