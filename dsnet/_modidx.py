@@ -1418,6 +1418,10 @@ d = {
         'dsnet.reproduction.reproduce.write_report': ('reproduce.html#write_report', 'dsnet/reproduction/reproduce.py'),
     },
     'dsnet.reproduction.running': {
+        'dsnet.reproduction.running.CheckpointMissing': (
+            'running.html#checkpointmissing',
+            'dsnet/reproduction/running.py',
+        ),
         'dsnet.reproduction.running._median_seconds': ('running.html#_median_seconds', 'dsnet/reproduction/running.py'),
         'dsnet.reproduction.running._split_sizes': ('running.html#_split_sizes', 'dsnet/reproduction/running.py'),
         'dsnet.reproduction.running._timed_network': ('running.html#_timed_network', 'dsnet/reproduction/running.py'),

@@ -34,7 +34,14 @@ from dsnet.reproduction.experiments import (
     runs_root,
     shown_path,
 )
-from .running import estimate_seconds, parse_shard, run_plan, run_units, saved_model
+from dsnet.reproduction.running import (
+    CheckpointMissing,
+    estimate_seconds,
+    parse_shard,
+    run_plan,
+    run_units,
+    saved_model,
+)
 from .tables import build_table
 from ..training.config import TrainConfig
 
@@ -271,8 +278,9 @@ KEPT_NOTE = (
 
 def kept_from_earlier(path: Path, missing: LookupError) -> bool:
     """True when `path`, a figure or table an earlier build drew from a finished run, is there and `missing` says only
-    that run's checkpoint is not (a report rebuilt `--from-results` on another machine keeps it, and says so)."""
-    return path.is_file() and "checkpoint" in str(missing)
+    that run's checkpoint is not (`CheckpointMissing`: a report rebuilt `--from-results` on another machine keeps it,
+    and says so)."""
+    return path.is_file() and isinstance(missing, CheckpointMissing)
 
 
 def draw_figures(profile: str, data_root: str | None, notes: list, train: bool = True) -> dict:

@@ -32,9 +32,9 @@ from ..training.teachers import ensure_teacher, teacher_path
 from ..training.config import TrainConfig
 
 # %% auto #0
-__all__ = ['run_units', 'prepare_caches', 'parse_shard', 'shard_units', 'is_trained', 'finished_part', 'saved_model',
-           'run_plan', 'step_seconds', 'planned_steps', 'budget_text', 'whole_image_side', 'inference_seconds',
-           'estimate_seconds', 'teacher_seconds']
+__all__ = ['run_units', 'prepare_caches', 'parse_shard', 'shard_units', 'is_trained', 'finished_part',
+           'CheckpointMissing', 'saved_model', 'run_plan', 'step_seconds', 'planned_steps', 'budget_text',
+           'whole_image_side', 'inference_seconds', 'estimate_seconds', 'teacher_seconds']
 
 # %% ../../nbs/13a_running.ipynb #r005
 def _unfinished(c: TrainConfig, f: Path) -> bool:
@@ -102,15 +102,20 @@ def finished_part(entries: list[PlannedRun]) -> tuple[list[PlannedRun], dict[tup
     return done, {k: f"{d} of {n} seeds finished" for k, (d, n) in counts.items() if d < n}
 
 
+class CheckpointMissing(LookupError):
+    """A finished run whose checkpoint is not on this machine (checkpoints are never committed): its results are
+    there, its model is not. A report built from the results keeps what an earlier build drew from it."""
+
+
 def saved_model(cfg: TrainConfig, fold: int | None = None) -> Path:
     """The folder of `cfg`'s trained model (`saved_model_folder`) when its run is finished and the checkpoint is here,
-    found without training; else a LookupError saying which is missing (a report from the results so far skips what
-    needs it)."""
+    found without training; else a LookupError saying which is missing: `CheckpointMissing` when the run is finished
+    (a report from the results so far skips, or keeps, what needs it)."""
     if not is_trained(cfg):
         raise LookupError(f"{shown_path(run_folder(cfg))}: not run yet (its results have no finished run)")
     found = saved_model_folder(cfg, fold)
     if found is None:
-        raise LookupError(
+        raise CheckpointMissing(
             f"{shown_path(run_folder(cfg))}: finished, but its checkpoint is neither there nor in "
             f"{shown_path(models_root(cfg.profile))} (dsnet-reproduce without --from-results retrains it)"
         )
