@@ -5,6 +5,7 @@ import time
 
 import jlab
 from jlab import TIMINGS
+from playwright.sync_api import expect
 
 
 def _run_clean(page, lab, name: str, timeout_s: float = 300) -> None:
@@ -40,19 +41,19 @@ def test_explorer_in_jupyterlab(page, lab):
     box = page.locator(".dsnet-explorer").last
     pic = ".dsnet-explorer .dsnet-picture"
     img, src = _picture(page, pic)
-    assert "ms" in box.locator(".dsnet-status").inner_text()
+    expect(box.locator(".dsnet-status")).to_contain_text("ms")
     first = img.screenshot()
     jlab.screenshot(page, "explorer-1-opened", box)
 
     readout = box.locator(".dsnet-erode .widget-readout")          # move the erosion slider: type into its readout
     readout.click(); page.keyboard.press("Control+a"); page.keyboard.type("6"); page.keyboard.press("Enter")
     src = _changed(page, pic, src)
-    assert readout.inner_text().strip() == "6"
+    expect(readout).to_have_text("6")
     jlab.screenshot(page, "explorer-2-erode-6", box)
 
     box.locator(".dsnet-strategy button", has_text="(3) RECIST").click()     # another strategy
     src = _changed(page, pic, src)
-    assert not box.locator(".dsnet-margin input, .dsnet-margin .widget-readout").first.is_disabled()
+    expect(box.locator(".dsnet-margin input, .dsnet-margin .widget-readout").first).to_be_enabled()
     jlab.screenshot(page, "explorer-3-recist", box)
     assert img.screenshot() != first                                       # the picture itself changed
     TIMINGS.append(("explorer: slider + strategy", time.time() - t0, "ok"))
@@ -68,7 +69,7 @@ def test_review_in_jupyterlab(page, lab):
     status = box.locator(".dsnet-review-status")
     pic = ".dsnet-review .dsnet-review-picture"
     img, src = _picture(page, pic)
-    assert "item 1 /" in status.inner_text()
+    expect(status).to_contain_text("item 1 /")
     jlab.screenshot(page, "review-1-opened", box)
 
     box.locator(".dsnet-accept").click()                                   # accept with the button
@@ -87,7 +88,7 @@ def test_review_in_jupyterlab(page, lab):
 
     box.locator(".dsnet-previous").click()                                 # the damaged item, shown as such
     page.wait_for_function("(s) => document.querySelector(s).innerText.includes('cannot be used')", arg=".dsnet-review .dsnet-review-status")
-    assert box.locator(".dsnet-accept").is_disabled()
+    expect(box.locator(".dsnet-accept")).to_be_disabled()                  # the widget sets it after the status line
     _changed(page, pic, src)
     jlab.screenshot(page, "review-4-damaged-item", box)
     TIMINGS.append(("review: accept, reject, damaged item", time.time() - t0, "ok"))
