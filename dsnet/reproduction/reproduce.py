@@ -82,15 +82,20 @@ def only_methods(entries: list, methods: tuple[str, ...]) -> list:
 
 def keep_teacher_records(cfgs: list[TrainConfig], profile: str) -> list[Path]:
     """Copy the measurement of every SR teacher the runs used (`name.quality.json`, made in the cache when the teacher
-    was trained) into `results/<profile>/teachers/`, so that the report, rebuilt from the results alone, has them."""
+    was trained) into `results/<profile>/teachers/`, so that the report, rebuilt from the results alone, has them; returns
+    the records of the runs' teachers. Only a teacher that a finished run names is kept, and a record once kept stays:
+    a teacher retrained later under the same name (its checkpoint lost) is not the one the runs used."""
     from dsnet.training.teachers import teacher_path, teacher_quality_path
 
     # every fold's: a fold's LIDC or PROMISE12 teacher learns from that fold's training patients or cases only
     runs = [f for c in cfgs if c.needs_teacher for f, _ in fold_configs(c)]
+    used = teacher_users(profile)
     kept = []
-    for quality in sorted({teacher_quality_path(teacher_path(f)) for f in runs}):
-        if quality.is_file():
-            kept.append(write_text_atomic(runs_root(profile) / "teachers" / quality.name, quality.read_text()))
+    for quality in sorted({teacher_quality_path(teacher_path(f)) for f in runs if teacher_path(f).name in used}):
+        record = runs_root(profile) / "teachers" / quality.name
+        if quality.is_file() and not record.is_file():
+            write_text_atomic(record, quality.read_text())
+        kept += [record] if record.is_file() else []
     return kept
 
 

@@ -54,11 +54,14 @@ def _train_unit(cfg_dict: dict, folder: str, threads: int) -> list[str]:
     return log
 
 
-def prepare_caches(cfgs: list[TrainConfig], progress: bool = True) -> None:
-    "Label every data source and train every SR teacher the runs need, one at a time (the runs then only read them)."
+def prepare_caches(cfgs: list[TrainConfig], progress: bool = True, runs: list[TrainConfig] | None = None) -> None:
+    """Label every data source of `cfgs`, then train, one at a time, the SR teacher of each single run of `runs` (the
+    runs still to train; default `cfgs`) that has none yet: the runs then only read them, and a plan with nothing left
+    to train trains no teacher (a LIDC fold's teacher is named by the dataset found, so a copy with new file times
+    would otherwise retrain one for nothing)."""
     for cfg in {c.data + c.data_root + str(c.source_items): c for c in cfgs}.values():
         load_source(cfg)
-    for cfg in {str(c.srgan_config()) + c.data + c.data_root: c for c in cfgs if c.needs_teacher}.values():
+    for cfg in {str(teacher_path(c)): c for c in (cfgs if runs is None else runs) if c.needs_teacher}.values():
         ensure_teacher(cfg, progress=progress)
 
 
@@ -132,7 +135,7 @@ def run_plan(
     """Train what `cfgs` need (see above), or shard I of N of it; returns the run folders that are finished (every one
     without `shard`)."""
     units = shard_units(cfgs, shard)
-    prepare_caches([c for c, _ in units] if shard else cfgs, progress)
+    prepare_caches([c for c, _ in units] if shard else cfgs, progress, runs=[c for c, _ in units])
     bar = tqdm(total=len(units), desc="training runs", unit="run", disable=not progress)
     if jobs <= 1:
         for c, f in units:
