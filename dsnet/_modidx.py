@@ -91,6 +91,7 @@ d = {
         'dsnet.data.lidc_slices.crop_nodules': ('lidc_slices.html#crop_nodules', 'dsnet/data/lidc_slices.py'),
         'dsnet.data.lidc_slices.find_lidc_slices': ('lidc_slices.html#find_lidc_slices', 'dsnet/data/lidc_slices.py'),
         'dsnet.data.lidc_slices.label_nodules': ('lidc_slices.html#label_nodules', 'dsnet/data/lidc_slices.py'),
+        'dsnet.data.lidc_slices.layout_files': ('lidc_slices.html#layout_files', 'dsnet/data/lidc_slices.py'),
         'dsnet.data.lidc_slices.layout_fingerprint': (
             'lidc_slices.html#layout_fingerprint',
             'dsnet/data/lidc_slices.py',

@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 # %% auto #0
 __all__ = ['log', 'LAYOUT_FOLDER', 'READER_FOLDERS', 'LAYOUT_HELP', 'LIDC_SLICES_VERSION', 'SliceNodule', 'NoduleError',
            'find_lidc_slices', 'nodule_folders', 'read_nodule', 'read_lidc_slices', 'write_nodule', 'sample_slice',
-           'nodule_labels', 'LidcSliceSet', 'label_nodules', 'layout_fingerprint', 'load_lidc_slices', 'nodule_window',
-           'crop_nodules']
+           'nodule_labels', 'LidcSliceSet', 'label_nodules', 'layout_files', 'layout_fingerprint', 'load_lidc_slices',
+           'nodule_window', 'crop_nodules']
 
 # %% ../../nbs/04b_lidc_slices.ipynb #c005
 LAYOUT_FOLDER = "LIDC-IDRI-slices"  # the layout's top folder, as published
@@ -303,16 +303,31 @@ def label_nodules(
     )
 
 
+def layout_files(layout: str | os.PathLike) -> list[tuple[str, os.DirEntry]]:
+    "Every file of the layout's nodule folders, in order: (its path in the layout, its directory entry)."
+    return [
+        (f"{folder.parent.name}/{folder.name}/{sub.name}/{f.name}", f)
+        for folder in nodule_folders(layout)
+        for sub in sorted((e for e in os.scandir(folder) if e.is_dir()), key=lambda e: e.name)
+        for f in sorted(os.scandir(sub.path), key=lambda e: e.name)
+    ]
+
+
+_CONTENT_KEYS: dict[str, str] = {}  # a stamp of the files (paths, sizes, times) -> the hash of their bytes
+
+
 def layout_fingerprint(layout: str | os.PathLike) -> str:
-    "A hash of every file of the layout's nodule folders: its path in the layout, size and modification time."
-    h = hashlib.sha256()
-    for folder in nodule_folders(layout):
-        for sub in sorted((e for e in os.scandir(folder) if e.is_dir()), key=lambda e: e.name):
-            for f in sorted(os.scandir(sub.path), key=lambda e: e.name):
-                st = f.stat()
-                name = f"{folder.parent.name}/{folder.name}/{sub.name}/{f.name}"
-                h.update(f"{name} {st.st_size} {st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:16]
+    """A hash of every file of the layout's nodule folders: its path in the layout and its bytes. A copy of the same
+    files (new modification times) has the same fingerprint, so it keeps its cache and its teachers' names; the bytes
+    are read once a process (about 1 s for the 680 shared nodules), under a stamp of the paths, sizes and times."""
+    files = layout_files(layout)
+    stamp = hashlib.sha256("".join(f"{n} {e.stat().st_size} {e.stat().st_mtime_ns}\n" for n, e in files).encode())
+    if stamp.hexdigest() not in _CONTENT_KEYS:
+        h = hashlib.sha256()
+        for name, entry in files:
+            h.update(f"{name} {hashlib.sha256(Path(entry.path).read_bytes()).hexdigest()}\n".encode())
+        _CONTENT_KEYS[stamp.hexdigest()] = h.hexdigest()[:16]
+    return _CONTENT_KEYS[stamp.hexdigest()]
 
 
 def load_lidc_slices(

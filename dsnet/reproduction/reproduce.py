@@ -82,9 +82,9 @@ def only_methods(entries: list, methods: tuple[str, ...]) -> list:
 
 def keep_teacher_records(cfgs: list[TrainConfig], profile: str) -> list[Path]:
     """Copy the measurement of every SR teacher the runs used (`name.quality.json`, made in the cache when the teacher
-    was trained) into `results/<profile>/teachers/`, so that the report, rebuilt from the results alone, has them; returns
-    the records of the runs' teachers. Only a teacher that a finished run names is kept, and a record once kept stays:
-    a teacher retrained later under the same name (its checkpoint lost) is not the one the runs used."""
+    was trained) into `results/<profile>/teachers/`, so that the report, rebuilt from the results alone, has them;
+    returns the records of the runs' teachers. Only a teacher that a finished run names is kept, and a record once
+    kept stays: a teacher retrained later under the same name (its checkpoint lost) is not the one the runs used."""
     from dsnet.training.teachers import teacher_path, teacher_quality_path
 
     # every fold's: a fold's LIDC or PROMISE12 teacher learns from that fold's training patients or cases only
@@ -206,8 +206,9 @@ TEACHER_NOTE = (
     "Each teacher's ×s output against bicubic up-sampling on held-out images of its own source (PSNR, SSIM; "
     "`dsnet.training.teachers.measure_teacher`); the goal is a gain of at least +1 dB, which a teacher worth "
     "transferring should reach. A LIDC or PROMISE12 teacher is one fold's (its training patients or cases); its name "
-    "holds a key of the dataset found on the machine that trained it, so the same fold's teacher trained on two "
-    "machines has two names. Runs: the finished runs that name it in their summary.json."
+    "holds a key of the dataset found: its folder and its files' bytes (earlier runs keyed LIDC's by the files' "
+    "modification times, so one fold's teacher trained on several copies of the data has several names here). "
+    "Runs: the finished runs that name it in their summary.json."
 )
 
 
