@@ -127,6 +127,11 @@ def test_the_cache_gives_the_same_set_and_changes_with_the_files_and_the_setting
     load_lidc_slices(data_root, erode=2)                                # other Soft Mask settings: another file
     png = data_root / "lidc-slices" / "LIDC-IDRI-slices" / "LIDC-IDRI-0002" / "nodule-1" / "mask-0" / "slice-0.png"
     os.utime(png, ns=(png.stat().st_atime_ns, png.stat().st_mtime_ns + 10**9))
+    load_lidc_slices(data_root)                                          # a copy (new times, same bytes): same file
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 2
+    mask = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
+    mask[0, 0] = 255 - mask[0, 0]
+    cv2.imwrite(str(png), mask)
     load_lidc_slices(data_root)                                          # a changed file: another file
     assert len(list((tmp_path / "cache").rglob("*.npz"))) == 3
     assert isinstance(LidcSliceSet.load(files[0]), LidcSliceSet)
