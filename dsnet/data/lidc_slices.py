@@ -317,9 +317,10 @@ _CONTENT_KEYS: dict[str, str] = {}  # a stamp of the files (paths, sizes, times)
 
 
 def layout_fingerprint(layout: str | os.PathLike) -> str:
-    """A hash of every file of the layout's nodule folders: its path in the layout and its bytes. A copy of the same
-    files (new modification times) has the same fingerprint, so it keeps its cache and its teachers' names; the bytes
-    are read once a process (about 1 s for the 680 shared nodules), under a stamp of the paths, sizes and times."""
+    """A hash of every file of the layout's nodule folders: its path in the layout and its bytes. The same files copied
+    again (new modification times) have the same fingerprint, so that in the same place they keep their cache and their
+    teachers' names; the bytes are read once a process (under 1 s for the 680 shared nodules), under a stamp of the
+    paths, sizes and times."""
     files = layout_files(layout)
     stamp = hashlib.sha256("".join(f"{n} {e.stat().st_size} {e.stat().st_mtime_ns}\n" for n, e in files).encode())
     if stamp.hexdigest() not in _CONTENT_KEYS:

@@ -57,8 +57,7 @@ def _train_unit(cfg_dict: dict, folder: str, threads: int) -> list[str]:
 def prepare_caches(cfgs: list[TrainConfig], progress: bool = True, runs: list[TrainConfig] | None = None) -> None:
     """Label every data source of `cfgs`, then train, one at a time, the SR teacher of each single run of `runs` (the
     runs still to train; default `cfgs`) that has none yet: the runs then only read them, and a plan with nothing left
-    to train trains no teacher (a LIDC fold's teacher is named by the dataset found, so a copy with new file times
-    would otherwise retrain one for nothing)."""
+    to train trains no teacher (one whose name changed with the data found, its runs finished, is not needed)."""
     for cfg in {c.data + c.data_root + str(c.source_items): c for c in cfgs}.values():
         load_source(cfg)
     for cfg in {str(teacher_path(c)): c for c in (cfgs if runs is None else runs) if c.needs_teacher}.values():
