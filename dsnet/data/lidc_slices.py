@@ -322,13 +322,14 @@ def layout_fingerprint(layout: str | os.PathLike) -> str:
     teachers' names; the bytes are read once a process (under 1 s for the 680 shared nodules), under a stamp of the
     paths, sizes and times."""
     files = layout_files(layout)
-    stamp = hashlib.sha256("".join(f"{n} {e.stat().st_size} {e.stat().st_mtime_ns}\n" for n, e in files).encode())
-    if stamp.hexdigest() not in _CONTENT_KEYS:
+    stamp = "".join(f"{n} {e.stat().st_size} {e.stat().st_mtime_ns}\n" for n, e in files)
+    stamp = hashlib.sha256(stamp.encode()).hexdigest()
+    if stamp not in _CONTENT_KEYS:
         h = hashlib.sha256()
         for name, entry in files:
             h.update(f"{name} {hashlib.sha256(Path(entry.path).read_bytes()).hexdigest()}\n".encode())
-        _CONTENT_KEYS[stamp.hexdigest()] = h.hexdigest()[:16]
-    return _CONTENT_KEYS[stamp.hexdigest()]
+        _CONTENT_KEYS[stamp] = h.hexdigest()[:16]
+    return _CONTENT_KEYS[stamp]
 
 
 def load_lidc_slices(

@@ -91,7 +91,7 @@ def keep_teacher_records(cfgs: list[TrainConfig], profile: str) -> list[Path]:
     runs = [f for c in cfgs if c.needs_teacher for f, _ in fold_configs(c)]
     used = teacher_users(profile)
     kept = []
-    for quality in sorted({teacher_quality_path(teacher_path(f)) for f in runs if teacher_path(f).name in used}):
+    for quality in sorted({teacher_quality_path(p) for p in map(teacher_path, runs) if p.name in used}):
         record = runs_root(profile) / "teachers" / quality.name
         if quality.is_file() and not record.is_file():
             write_text_atomic(record, quality.read_text())

@@ -134,7 +134,8 @@ def run_plan(
     """Train what `cfgs` need (see above), or shard I of N of it; returns the run folders that are finished (every one
     without `shard`)."""
     units = shard_units(cfgs, shard)
-    prepare_caches([c for c, _ in units] if shard else cfgs, progress, runs=[c for c, _ in units])
+    todo = [c for c, _ in units]
+    prepare_caches(todo if shard else cfgs, progress, runs=todo)
     bar = tqdm(total=len(units), desc="training runs", unit="run", disable=not progress)
     if jobs <= 1:
         for c, f in units:
