@@ -1030,6 +1030,7 @@ d = {
         'dsnet.networks.teacher.sr_quality': ('teacher.html#sr_quality', 'dsnet/networks/teacher.py'),
         'dsnet.networks.teacher.srgan_settings': ('teacher.html#srgan_settings', 'dsnet/networks/teacher.py'),
         'dsnet.networks.teacher.ssim': ('teacher.html#ssim', 'dsnet/networks/teacher.py'),
+        'dsnet.networks.teacher.teacher_layout': ('teacher.html#teacher_layout', 'dsnet/networks/teacher.py'),
         'dsnet.networks.teacher.teacher_record': ('teacher.html#teacher_record', 'dsnet/networks/teacher.py'),
         'dsnet.networks.teacher.train_srgan': ('teacher.html#train_srgan', 'dsnet/networks/teacher.py'),
     },
@@ -1091,8 +1092,16 @@ d = {
             'comparison.html#check_selection',
             'dsnet/reproduction/comparison.py',
         ),
+        'dsnet.reproduction.comparison.comparable_holm': (
+            'comparison.html#comparable_holm',
+            'dsnet/reproduction/comparison.py',
+        ),
         'dsnet.reproduction.comparison.comparison_table': (
             'comparison.html#comparison_table',
+            'dsnet/reproduction/comparison.py',
+        ),
+        'dsnet.reproduction.comparison.comparisons_text': (
+            'comparison.html#comparisons_text',
             'dsnet/reproduction/comparison.py',
         ),
         'dsnet.reproduction.comparison.difference': ('comparison.html#difference', 'dsnet/reproduction/comparison.py'),
@@ -1395,6 +1404,7 @@ d = {
             'dsnet/reproduction/reproduce.py',
         ),
         'dsnet.reproduction.reproduce.machine': ('reproduce.html#machine', 'dsnet/reproduction/reproduce.py'),
+        'dsnet.reproduction.reproduce.made_line': ('reproduce.html#made_line', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.main': ('reproduce.html#main', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.only_methods': ('reproduce.html#only_methods', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.part_title': ('reproduce.html#part_title', 'dsnet/reproduction/reproduce.py'),
