@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ..data.metrics import segmentation_scores
-from .comparison import ALPHA, cell, check_selection, holm, paired_test, result, write_table
+from dsnet.reproduction.comparison import (
+    ALPHA, cell, check_selection, comparable_holm, comparisons_text, paired_test, result, write_table
+)
 from dsnet.reproduction.experiments import (
     ABLATION,
     ABLATION_SEEDS,
@@ -136,7 +138,7 @@ def ablation_verdict(row: dict, alpha: float = ALPHA) -> str:
 
 def compare_rows(results: dict[str, dict]) -> pd.DataFrame:
     """Each pair of `ablation_pairs` whose rows are both in `results` (run name -> `comparison.result`): the paired
-    test on the test images (row − the one compared with, in points), Holm–Bonferroni over these comparisons, the
+    test on the test images (row − the one compared with, in points), Holm–Bonferroni over the comparable ones, the
     verdict."""
     rows = []
     for a, b in ablation_pairs():
@@ -157,7 +159,7 @@ def compare_rows(results: dict[str, dict]) -> pd.DataFrame:
             }
         )
     out = pd.DataFrame(rows, columns=["row", "against", "images", "diff", "ci_low", "ci_high", "p", "not comparable"])
-    out["p Holm"] = holm(out["p"])
+    out["p Holm"] = comparable_holm(out["p"], out["not comparable"])
     out["verdict"] = [ablation_verdict(r) for r in out.to_dict("records")]
     return out
 
@@ -196,7 +198,8 @@ def ablation_caption(label: str, results: dict[str, dict], compared: pd.DataFram
         f"{', '.join(map(str, ABLATION_SEEDS))}).** Each row adds one component to the row above; the rows whose loss "
         f"reads eq. (3)'s target run again with the consistent Soft Mask. Budget: {first['budget']}. "
         f"Verdicts: paired Wilcoxon on the {compared.images.max() if len(compared) else 0} test slices (row − the "
-        f"row compared with), Holm–Bonferroni over the {len(compared)} comparisons, 95 % bootstrap interval; one "
+        f"row compared with), Holm–Bonferroni over the {comparisons_text(compared['not comparable'])}, 95 % "
+        "bootstrap interval; one "
         "training seed, so a verdict is what this seed shows; a flagged run is not comparable. Eq. (3)'s target "
         f"thresholded at 0.5 against the scored truth: matting DICE {matting['dice']:.2f} "
         f"({matting['wrong_pixels']:.2f} % of the pixels on the wrong side), consistent {consistent['dice']:.2f}. "

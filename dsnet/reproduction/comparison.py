@@ -30,8 +30,9 @@ from ..training.config import ROWS, TrainConfig
 
 # %% auto #0
 __all__ = ['PAPER_TABLE1', 'PAPER_TABLE2', 'PAPER_TABLE3', 'PAPER_TABLE5', 'METRICS', 'ALPHA', 'display_name', 'result',
-           'cell', 'difference', 'comparison_table', 'markdown', 'write_table', 'paired_test', 'holm', 'seed_test',
-           'paired_table', 'judge', 'paired_view', 'check_selection', 'check_numbers', 'agreement', 'plot_comparison']
+           'cell', 'difference', 'comparison_table', 'markdown', 'write_table', 'paired_test', 'holm',
+           'comparable_holm', 'comparisons_text', 'seed_test', 'paired_table', 'judge', 'paired_view',
+           'check_selection', 'check_numbers', 'agreement', 'plot_comparison']
 
 # %% ../../nbs/14_comparison.ipynb #c005
 PAPER_TABLE1 = {  # Table 1, LNSM: method -> (DICE, SEN, PPV) as (mean, std) in %
@@ -267,6 +268,19 @@ def holm(pvalues) -> np.ndarray:
     return out
 
 
+def comparable_holm(pvalues, not_comparable) -> np.ndarray:
+    """`holm` over the comparable comparisons only (`not_comparable` empty): a pair with a flagged run is no test of
+    the family, so it neither gets a corrected p (NaN) nor enlarges the others' correction."""
+    p = np.where(pd.Series(list(not_comparable)).eq("").to_numpy(), np.asarray(pvalues, np.float64), np.nan)
+    return holm(p)
+
+
+def comparisons_text(not_comparable) -> str:
+    "How many comparisons a Holm family holds, for a caption: '2 comparable comparisons', '1 comparable comparison'."
+    n = int(pd.Series(list(not_comparable)).eq("").sum())
+    return f"{n} comparable comparison{'' if n == 1 else 's'}"
+
+
 def seed_test(a, b) -> float:
     "Welch's t-test (two-sided p) of two methods' per-seed means `a`, `b` (see above); NaN with fewer than two seeds."
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -326,11 +340,11 @@ def _verdict(row: dict, alpha: float) -> str:
 
 
 def judge(raw: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
-    """The rows of one table's `paired_table`s (concatenated), with Holm–Bonferroni over them (`p Holm`,
-    `p seeds Holm`) and the verdicts (see above)."""
+    """The rows of one table's `paired_table`s (concatenated), with Holm–Bonferroni over the comparable ones
+    (`p Holm`, `p seeds Holm`) and the verdicts (see above)."""
     out = raw.reset_index(drop=True).copy()
-    out["p Holm"] = holm(out["p"])
-    out["p seeds Holm"] = holm(out["p seeds"])
+    out["p Holm"] = comparable_holm(out["p"], out["not comparable"])
+    out["p seeds Holm"] = comparable_holm(out["p seeds"], out["not comparable"])
     out["verdict"] = [_verdict(r, alpha) for r in out.to_dict("records")]
     return out
 

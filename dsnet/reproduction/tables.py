@@ -16,6 +16,7 @@ from dsnet.reproduction.comparison import (
     check_numbers,
     check_selection,
     comparison_table,
+    comparisons_text,
     display_name,
     judge,
     paired_table,
@@ -242,8 +243,8 @@ def build_table(
             f"**{name}: DSNet against each method on the same test images** (mean DICE difference over "
             f"the images, each image's DICE averaged over the seeds, with its 95 % bootstrap CI; Wilcoxon "
             f"signed-rank p and, with two seeds or more, Welch's t-test p on the seed means, each "
-            f"Holm–Bonferroni-corrected over the {len(paired_df)} comparisons of the table; a flagged run is "
-            f"not comparable). Profile `{profile}`. {floors}"
+            f"Holm–Bonferroni-corrected over the {comparisons_text(paired_raw['not comparable'])} of the table; a "
+            f"flagged run is not comparable and no test). Profile `{profile}`. {floors}"
         )
         write_table(paired_df, f"{name}_paired", profile, caption_paired)
     return {
