@@ -48,7 +48,7 @@ from ..training.config import TrainConfig
 # %% auto #0
 __all__ = ['FIGURES', 'PARTS', 'TEACHER_NOTE', 'KEPT_NOTE', 'machine', 'only_methods', 'keep_teacher_records',
            'teacher_users', 'teacher_table', 'unrecorded_teachers', 'hours', 'training_seconds', 'lidc_slice_set',
-           'table4_part', 'part_title', 'write_report', 'kept_from_earlier', 'draw_figures', 'reproduce',
+           'table4_part', 'part_title', 'made_line', 'write_report', 'kept_from_earlier', 'draw_figures', 'reproduce',
            'finish_report', 'main']
 
 # %% ../../nbs/26_reproduce.ipynb #c005
@@ -217,6 +217,15 @@ def part_title(name: str) -> str:
     return "Table 3 on ISBI 2012 (beyond the paper)" if name == ABLATION else f"Table {name.removeprefix('table')}"
 
 
+def made_line(profile: str, seconds: float, train_seconds: float, partial: str = "", from_results: bool = False) -> str:
+    "The report's first line: the command that made it (with `--from-results` when so), the date, machine and times."
+    command = f"dsnet-reproduce --profile {profile}{' --from-results' if from_results or partial else ''}"
+    return (
+        f"Made by `{command}` on {datetime.date.today().isoformat()}: {machine()}. Wall time of this invocation: "
+        f"{seconds / 60:.1f} min; training time summed over the runs: {train_seconds / 60:.1f} min."
+    ) + (f" **Partial report**: {partial}." if partial else "")
+
+
 def write_report(
     profile: str,
     parts: list[str],
@@ -228,14 +237,12 @@ def write_report(
     data: dict | None = None,
     teachers: str = "",
     partial: str = "",
+    from_results: bool = False,
 ) -> Path:
-    "`figures/<profile>/REPORT.md` (see above), atomically; `partial`: what is finished (a report of part of the runs)."
+    """`figures/<profile>/REPORT.md` (see above), atomically; `partial`: what is finished (a report of part of the
+    runs); `from_results`: the report was built by `--from-results` (the header names the command that made it)."""
     out = figures_dir(get_profile(profile))
-    made = (
-        f"Made by `dsnet-reproduce --profile {profile}{' --from-results' if partial else ''}` on "
-        f"{datetime.date.today().isoformat()}: {machine()}. Wall time of this invocation: {seconds / 60:.1f} min; "
-        f"training time summed over the runs: {train_seconds / 60:.1f} min."
-    ) + (f" **Partial report**: {partial}." if partial else "")
+    made = made_line(profile, seconds, train_seconds, partial, from_results)
     lines = [f"# DSNet reproduction: profile `{profile}`", "", made, ""]
     if data:
         lines += ["Data: " + "; ".join(f"{role}: {c.note}" for role, c in data.items()) + ".", ""]
@@ -408,7 +415,7 @@ def finish_report(
     spent = time.perf_counter() - started
     teachers = teacher_table(profile)
     return write_report(
-        profile, list(only), notes, log, spent, training_seconds(cfgs), figures, data, teachers, partial
+        profile, list(only), notes, log, spent, training_seconds(cfgs), figures, data, teachers, partial, not train
     )
 
 # %% ../../nbs/26_reproduce.ipynb #c014
