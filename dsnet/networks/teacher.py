@@ -354,7 +354,9 @@ class FrozenTeacher(nn.Module):
         self.generator.to(memory_format=layout)  # the weights' layout picks the convolutions' (no-op when already so)
         with torch.no_grad():
             sr, features = self.generator.forward_features(x)
-        return sr.contiguous(), features.contiguous()  # the default layout downstream, so the network's numbers stay
+        if layout == torch.contiguous_format:
+            return sr, features
+        return tuple(t.clone(memory_format=torch.contiguous_format) for t in (sr, features))  # default strides below
 
 # %% ../../nbs/07a_teacher.ipynb #c032
 TEACHER_FORMAT = "dsnet.srgan.teacher/1"
