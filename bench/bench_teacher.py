@@ -13,7 +13,7 @@ ratio holds on a loaded machine:
 - whole image: a forward pass of the network on one image of the side it is validated and tested on.
 `identical` says whether `--steps` training steps from the same weights on the same batches gave bit-identical losses
 and parameters, and the whole-image outputs bit-identical probabilities. Nothing is asserted: times depend on the
-machine; exactness depends on the CPU's kernels (the notebook's test checks closeness only).
+machine; exactness depends on the CPU's kernels (07a_teacher's test checks closeness and the outputs' strides).
 """
 import argparse
 import copy
