@@ -95,19 +95,26 @@ def reference_copy(model: torch.nn.Module) -> torch.nn.Module:
     return ref
 
 
+def interleaved(fast, reference, repeats: int) -> tuple[float, float]:
+    "Median seconds of `fast()` and `reference()`, called in turn `repeats` times after one untimed round."
+    times = {"fast": [], "reference": []}
+    for i in range(repeats + 1):
+        for name, call in (("fast", fast), ("reference", reference)):
+            start = time.perf_counter()
+            call()
+            if i:
+                times[name].append(time.perf_counter() - start)
+    return statistics.median(times["fast"]), statistics.median(times["reference"])
+
+
 def compare_reference(rows: list[str], data: str, profile: str, repeats: int) -> None:
     "Optimised and reference (`reference_copy`) steps of each row, interleaved in one process: a ratio robust to load."
     for row in rows:
         model, disc, opt_g, opt_d, losses, batch = row_setup(row, data, profile)
         ref = reference_copy(model)
         ref_opt_g = torch.optim.Adam([p for p in ref.parameters() if p.requires_grad], lr=1e-3)
-        times = {"optimised": [], "reference": []}
-        for i in range(repeats + 1):
-            for name, net, opt in (("optimised", model, opt_g), ("reference", ref, ref_opt_g)):
-                start = time.perf_counter()
-                adversarial_step(net, disc, batch, opt, opt_d, losses)
-                if i: times[name].append(time.perf_counter() - start)      # the first round warms up
-        fast, slow = statistics.median(times["optimised"]), statistics.median(times["reference"])
+        fast, slow = interleaved(lambda: adversarial_step(model, disc, batch, opt_g, opt_d, losses),
+                                 lambda: adversarial_step(ref, disc, batch, ref_opt_g, opt_d, losses), repeats)
         print(f"{data:15s} {torch.get_num_threads()} threads {ROWS[row]:22s} reference {1000 * slow:7.1f} ms  "
               f"optimised {1000 * fast:7.1f} ms  speed-up ×{slow / fast:.2f}", flush=True)
 

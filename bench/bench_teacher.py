@@ -17,29 +17,15 @@ machine; exactness depends on the CPU's kernels (07a_teacher's test checks close
 """
 import argparse
 import copy
-import statistics
-import time
 
 import pandas as pd
 import torch
 
-from bench_step import row_setup
+from bench_step import interleaved, row_setup
 from dsnet.core import atomic_path
 from dsnet.networks.adversarial import adversarial_step
 from dsnet.reproduction.running import whole_image_side
 from dsnet.training.config import ROWS, TrainConfig, resolve_precision
-
-
-def interleaved(fast, reference, repeats: int) -> tuple[float, float]:
-    "Median seconds of `fast()` and `reference()`, called in turn `repeats` times after one untimed round."
-    times = {"fast": [], "reference": []}
-    for i in range(repeats + 1):
-        for name, call in (("fast", fast), ("reference", reference)):
-            start = time.perf_counter()
-            call()
-            if i:
-                times[name].append(time.perf_counter() - start)
-    return statistics.median(times["fast"]), statistics.median(times["reference"])
 
 
 def pair(row: str, data: str, profile: str) -> tuple[dict, dict]:
