@@ -1385,6 +1385,8 @@ d = {
         ),
     },
     'dsnet.reproduction.reproduce': {
+        'dsnet.reproduction.reproduce._cost_row': ('reproduce.html#_cost_row', 'dsnet/reproduction/reproduce.py'),
+        'dsnet.reproduction.reproduce.cost_table': ('reproduce.html#cost_table', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.draw_figures': ('reproduce.html#draw_figures', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.finish_report': (
             'reproduce.html#finish_report',
@@ -1409,6 +1411,7 @@ d = {
         'dsnet.reproduction.reproduce.only_methods': ('reproduce.html#only_methods', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.part_title': ('reproduce.html#part_title', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.reproduce': ('reproduce.html#reproduce', 'dsnet/reproduction/reproduce.py'),
+        'dsnet.reproduction.reproduce.run_minutes': ('reproduce.html#run_minutes', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.table4_part': ('reproduce.html#table4_part', 'dsnet/reproduction/reproduce.py'),
         'dsnet.reproduction.reproduce.teacher_table': (
             'reproduce.html#teacher_table',

@@ -81,6 +81,9 @@ def display_name(model: str) -> str:
 
     if model == "dsnet":
         return "DSNet"
+    stem, _, weight = model.rpartition("-lambda")  # a run with another λ2 of eq. (6) (`experiments.run_name`)
+    if stem and weight:
+        return f"{display_name(stem)}, λ2 = {weight}"
     if model.endswith("-consistent"):  # a run with the consistent target (`experiments.run_name`)
         return f"{display_name(model.removesuffix('-consistent'))}, consistent target"
     if model in BASELINES:

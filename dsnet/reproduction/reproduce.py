@@ -46,10 +46,10 @@ from .tables import build_table
 from ..training.config import TrainConfig
 
 # %% auto #0
-__all__ = ['FIGURES', 'PARTS', 'TEACHER_NOTE', 'KEPT_NOTE', 'machine', 'only_methods', 'keep_teacher_records',
-           'teacher_users', 'teacher_table', 'unrecorded_teachers', 'hours', 'training_seconds', 'lidc_slice_set',
-           'table4_part', 'part_title', 'made_line', 'write_report', 'kept_from_earlier', 'draw_figures', 'reproduce',
-           'finish_report', 'main']
+__all__ = ['FIGURES', 'PARTS', 'TEACHER_NOTE', 'KEPT_NOTE', 'COST_NOTE', 'machine', 'only_methods',
+           'keep_teacher_records', 'teacher_users', 'teacher_table', 'unrecorded_teachers', 'hours', 'training_seconds',
+           'lidc_slice_set', 'table4_part', 'part_title', 'made_line', 'write_report', 'kept_from_earlier',
+           'draw_figures', 'reproduce', 'finish_report', 'run_minutes', 'cost_table', 'main']
 
 # %% ../../nbs/26_reproduce.ipynb #c005
 FIGURES = "figures"
@@ -238,9 +238,11 @@ def write_report(
     teachers: str = "",
     partial: str = "",
     from_results: bool = False,
+    cost: pd.DataFrame | None = None,
 ) -> Path:
     """`figures/<profile>/REPORT.md` (see above), atomically; `partial`: what is finished (a report of part of the
-    runs); `from_results`: the report was built by `--from-results` (the header names the command that made it)."""
+    runs); `from_results`: the report was built by `--from-results` (the header names the command that made it);
+    `cost`: `cost_table` of the plan."""
     out = figures_dir(get_profile(profile))
     made = made_line(profile, seconds, train_seconds, partial, from_results)
     lines = [f"# DSNet reproduction: profile `{profile}`", "", made, ""]
@@ -276,6 +278,8 @@ def write_report(
     thresholds = threshold_table(runs_root(profile) / "analysis")
     if len(thresholds):
         lines += ["## The threshold chosen on validation (post-hoc)", "", THRESHOLD_NOTE, "", markdown(thresholds), ""]
+    if cost is not None and len(cost):
+        lines += ["## What the plan cost", "", COST_NOTE.format(jobs=2), "", markdown(cost), ""]
     if notes:
         lines += ["## Not run", ""] + [f"- {n}" for n in dict.fromkeys(notes)] + [""]  # each reason once
     if log:
@@ -414,9 +418,46 @@ def finish_report(
         figures = draw_figures(profile, data_root, notes, train=train)
     spent = time.perf_counter() - started
     teachers = teacher_table(profile)
-    return write_report(
-        profile, list(only), notes, log, spent, training_seconds(cfgs), figures, data, teachers, partial, not train
-    )
+    cost = cost_table(plan(profile, tuple(t for t in TABLES if t in only), data)[0])
+    seconds = training_seconds(cfgs)
+    parts = list(only)
+    return write_report(profile, parts, notes, log, spent, seconds, figures, data, teachers, partial, not train, cost)
+
+# %% ../../nbs/26_reproduce.ipynb #f1137810
+COST_NOTE = (
+    "Each finished run's training time (its timing.json: steps, validations, test) summed per part of the plan (a run "
+    "two tables share counted in the first), and the same with every run of a method at that method's fastest run (a "
+    "bound for a machine running nothing else); hours with {jobs} jobs on {jobs} cores. The `cpu` profile's goal is "
+    "one night: at most 8 h with two jobs."
+)
+
+
+def run_minutes(cfg: TrainConfig) -> list[float]:
+    "The training minutes of each finished run of `cfg` (its folds' timing.json, or its own)."
+    return [json.loads(f.read_text())["seconds"] / 60 for f in sorted(run_folder(cfg).rglob("timing.json"))]
+
+
+def _cost_row(part: str, runs: list[tuple], fastest: dict, jobs: int) -> dict:
+    "One row of `cost_table`: `runs` holds (method key, minutes) of each finished run of the part."
+    spent, bound = sum(m for _, m in runs), sum(fastest[k] for k, _ in runs)
+    return {"part": part, "runs": len(runs), "CPU-min": round(spent), "CPU-min at each method's fastest": round(bound),
+            f"h with {jobs} jobs (fastest)": round(bound / 60 / jobs, 1)}
+
+
+def cost_table(entries: list, jobs: int = 2) -> pd.DataFrame:
+    "The plan's cost (see `COST_NOTE`) from the plan's `entries`, one row per part and one for the whole plan."
+    seen: dict[Path, tuple] = {}
+    for e in entries:
+        seen.setdefault(run_folder(e.cfg), (e.table, (e.cfg.data, run_name(e.cfg)), run_minutes(e.cfg)))
+    fastest: dict[tuple, float] = {}
+    for _, key, minutes in seen.values():
+        fastest[key] = min([fastest.get(key, float("inf")), *minutes])
+    runs = {part: [(key, m) for p, key, minutes in seen.values() if p == part for m in minutes] for part, _, _ in
+            seen.values()}
+    rows = [_cost_row(part_title(part), r, fastest, jobs) for part, r in runs.items() if r]
+    every = [run for r in runs.values() for run in r]
+    return pd.DataFrame(rows + [_cost_row("the whole plan", every, fastest, jobs)] if every else rows)
+
 
 # %% ../../nbs/26_reproduce.ipynb #c014
 def main(argv: list[str] | None = None) -> int:

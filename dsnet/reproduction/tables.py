@@ -28,7 +28,7 @@ from .experiments import PlannedRun, data_label, is_synthetic, run_name
 from ..training.config import ROWS, TrainConfig
 
 # %% auto #0
-__all__ = ['CONSISTENT_NOTE', 'TABLE_ROLES', 'dsnet_pairs', 'floors_text', 'build_table']
+__all__ = ['CONSISTENT_NOTE', 'LAMBDA_NOTE', 'TABLE_ROLES', 'dsnet_pairs', 'floors_text', 'build_table']
 
 # %% ../../nbs/14a_tables.ipynb #b011
 def _group(entries: list[PlannedRun]) -> dict[tuple[str, str], list[TrainConfig]]:
@@ -41,8 +41,9 @@ def _group(entries: list[PlannedRun]) -> dict[tuple[str, str], list[TrainConfig]
 
 
 def dsnet_pairs(role_results: dict, label: str) -> list[pd.DataFrame]:
-    """The `paired_table`s of one role: DSNet against every other method; where DSNet also ran with the consistent
-    target, that DSNet against the same methods too, DSNet against it, and a column "DSNet" saying which is tested."""
+    """The `paired_table`s of one role: DSNet against every other method; where DSNet also ran as a variant (the
+    consistent target, another λ2), each variant against the same methods too, DSNet against each variant, and a
+    column "DSNet" saying which is tested."""
     variants = [m for m in role_results if m == "dsnet" or m.startswith("dsnet-")]
     others = {m: v for m, v in role_results.items() if m not in variants}
     out = []
@@ -58,6 +59,11 @@ CONSISTENT_NOTE = (
     " DSNet, consistent target (beyond the paper): DSNet trained on eq. (3)'s target moved to the consensus's side of "
     "0.5 (`dsnet.labelling.trimaps.consistent_alpha`), with the same seeds and folds; the paired tests name the DSNet "
     "each row tests."
+)
+LAMBDA_NOTE = (
+    " DSNet, λ2 = 10 (beyond the paper): DSNet with eq. (6)'s Soft Mask weight λ2 = 10 instead of the paper's 100, "
+    "which puts eq. (3)'s term on the scale of eq. (2)'s over the second half of training "
+    "(`dsnet.reproduction.experiments.LIGHT_LAMBDA_SOFT`), with the same seeds and folds."
 )
 TABLE_ROLES = {"table1": ("lnsm",), "table2": ("lidc",), "table3": ("lnsm", "lidc"), "table5": ("isbi", "promise")}
 
@@ -170,6 +176,8 @@ def build_table(
         caption = _caption(f"Table 2 ({label['lidc']}).", profile, data, ("lidc",), results)
         if any(m.endswith("-consistent") for m in [*results.get("lidc", {}), *unrun["lidc"]]):
             caption += CONSISTENT_NOTE
+        if any("-lambda" in m for m in [*results.get("lidc", {}), *unrun["lidc"]]):
+            caption += LAMBDA_NOTE
         against_dsnet("lidc")
     elif name == "table3":
         lnsm, lidc = results.get("lnsm", {}), results.get("lidc", {})
