@@ -24,7 +24,14 @@ from dsnet.reproduction.comparison import (
     result,
     write_table,
 )
-from .experiments import PlannedRun, data_label, is_synthetic, run_name
+from dsnet.reproduction.experiments import (
+    LIGHT_LAMBDA_SOFT,
+    PAPER_LAMBDA_SOFT,
+    PlannedRun,
+    data_label,
+    is_synthetic,
+    run_name,
+)
 from ..training.config import ROWS, TrainConfig
 
 # %% auto #0
@@ -61,9 +68,10 @@ CONSISTENT_NOTE = (
     "each row tests."
 )
 LAMBDA_NOTE = (
-    " DSNet, λ2 = 10 (beyond the paper): DSNet with eq. (6)'s Soft Mask weight λ2 = 10 instead of the paper's 100, "
-    "which puts eq. (3)'s term on the scale of eq. (2)'s over the second half of training "
-    "(`dsnet.reproduction.experiments.LIGHT_LAMBDA_SOFT`), with the same seeds and folds."
+    f" DSNet, λ2 = {LIGHT_LAMBDA_SOFT:g} (beyond the paper): DSNet with eq. (6)'s Soft Mask weight λ2 = "
+    f"{LIGHT_LAMBDA_SOFT:g} instead of the paper's {PAPER_LAMBDA_SOFT:g}, which puts eq. (3)'s term on the scale of "
+    "eq. (2)'s over the second half of training (`dsnet.reproduction.experiments.LIGHT_LAMBDA_SOFT`), with the same "
+    "seeds and folds."
 )
 TABLE_ROLES = {"table1": ("lnsm",), "table2": ("lidc",), "table3": ("lnsm", "lidc"), "table5": ("isbi", "promise")}
 
