@@ -296,19 +296,19 @@ def _over_seeds(values: list[float]) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
 
 
-def paired_table(dsnet: dict, others: dict[str, dict], metric: str = "dice") -> pd.DataFrame:
-    """DSNet (a `result`) against each of `others` (name -> `result`), one row each, unrounded: the image-level test
-    (`paired_test`), the seed-level test (`seed_test`), the method's flags and why a pair is not comparable. `judge`
-    then corrects over the table and gives the verdicts; `paired_view` prints them."""
+def paired_table(dsnet: dict, others: dict[str, dict], metric: str = "dice", name: str = "DSNet") -> pd.DataFrame:
+    """DSNet (a `result`; `name`: the DSNet it is, as printed) against each of `others` (name -> `result`), one row
+    each, unrounded: the image-level test (`paired_test`), the seed-level test (`seed_test`), the method's flags and why
+    a pair is not comparable. `judge` then corrects over the table and gives the verdicts; `paired_view` prints them."""
     rows = []
-    for name, r in others.items():
+    for other, r in others.items():
         t = paired_test(dsnet["per_image"], r["per_image"], metric)
         a, b = dsnet["seed_means"][metric], r["seed_means"][metric]
-        sides = (("DSNet", dsnet), (display_name(name), r))
+        sides = ((name, dsnet), (display_name(other), r))
         why = [f"{who} {res.get('blocking', res['flags'])}" for who, res in sides if not res["comparable"]]
         rows.append(
             {
-                "DSNet vs": display_name(name),
+                "DSNet vs": display_name(other),
                 "images": t["n"],
                 "mean diff (pp)": t["mean_diff"],
                 "ci_low": t["ci_low"],

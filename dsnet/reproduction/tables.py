@@ -57,7 +57,7 @@ def dsnet_pairs(role_results: dict, label: str) -> list[pd.DataFrame]:
     for v in variants:
         against = others | ({m: role_results[m] for m in variants if m != v} if v == "dsnet" else {})
         if against:
-            rows = paired_table(role_results[v], against).assign(data=label)
+            rows = paired_table(role_results[v], against, name=display_name(v)).assign(data=label)
             out.append(rows.assign(DSNet=display_name(v)) if len(variants) > 1 else rows)
     return out
 
