@@ -355,7 +355,9 @@ def reproduce(
     partial = f"{total - left} of the {total} runs of the plan finished" if from_results and left else ""
     if from_results:  # no estimate: timing the steps of what is left would take minutes
         echo(f"dsnet-reproduce --from-results: nothing is trained; the report of the {total - left} of {total} runs")
-        path = finish_report(profile, only, data, data_root, jobs, progress, notes, [], started, cfgs, False, partial)
+        path = finish_report(
+            profile, only, data, data_root, jobs, progress, notes, [], started, entries, False, partial
+        )
         echo(f"dsnet-reproduce: {path} ({(time.perf_counter() - started) / 60:.1f} min)")
         return path
     est = estimate_seconds(cfgs, jobs, shard=shard)
@@ -376,7 +378,7 @@ def reproduce(
         left = len(run_units(distinct_configs(plan(profile, tables, data, device=device)[0])))
         echo(f"dsnet-reproduce: {share or ' '.join(methods)} trained; {left} run(s) of the plan left; no report yet")
         return est
-    path = finish_report(profile, only, data, data_root, jobs, progress, notes, log, started, cfgs)
+    path = finish_report(profile, only, data, data_root, jobs, progress, notes, log, started, entries)
     echo(f"dsnet-reproduce: {path} ({(time.perf_counter() - started) / 60:.1f} min)")
     return path
 
@@ -391,12 +393,14 @@ def finish_report(
     notes: list[str],
     log: list[str],
     started: float,
-    cfgs: list[TrainConfig],
+    entries: list,
     train: bool = True,
     partial: str = "",
 ) -> Path:
     """The parts of `only` built from the finished runs (what is missing trained first, unless `train` is False), the
-    teachers' records kept, and `REPORT.md` written (`partial`: how many runs are in, when not all); returns it."""
+    teachers' records kept, and `REPORT.md` written with the plan's cost (`entries`: the plan; `partial`: how many runs
+    are in, when not all); returns it."""
+    cfgs = distinct_configs(entries)
     keep_teacher_records(cfgs, profile)
     for name in only:
         if name in ("table1", "table2", "table3", "table5"):
@@ -418,7 +422,7 @@ def finish_report(
         figures = draw_figures(profile, data_root, notes, train=train)
     spent = time.perf_counter() - started
     teachers = teacher_table(profile)
-    cost = cost_table(plan(profile, tuple(t for t in TABLES if t in only), data)[0])
+    cost = cost_table(entries)
     seconds = training_seconds(cfgs)
     parts = list(only)
     return write_report(profile, parts, notes, log, spent, seconds, figures, data, teachers, partial, not train, cost)
@@ -452,8 +456,9 @@ def cost_table(entries: list, jobs: int = 2) -> pd.DataFrame:
     fastest: dict[tuple, float] = {}
     for _, key, minutes in seen.values():
         fastest[key] = min([fastest.get(key, float("inf")), *minutes])
-    runs = {part: [(key, m) for p, key, minutes in seen.values() if p == part for m in minutes] for part, _, _ in
-            seen.values()}
+    runs: dict[str, list] = {}
+    for part, key, minutes in seen.values():
+        runs.setdefault(part, []).extend((key, m) for m in minutes)
     rows = [_cost_row(part_title(part), r, fastest, jobs) for part, r in runs.items() if r]
     every = [run for r in runs.values() for run in r]
     return pd.DataFrame(rows + [_cost_row("the whole plan", every, fastest, jobs)] if every else rows)
